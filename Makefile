@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# lol: top-level Makefile. Single-purpose targets; the kernel module is
+# built by Kbuild (see ./Kbuild), everything else by plain make.
+#
+#   make             module + userspace + selftests
+#   make check       build, boot Debian's kernel in QEMU, run the suite
+#   make demo        boot the VM, load lol, run lolctl info and a tiny guest
+#   make bench       lol-bench in the VM (TCG wall clock and icount)
+#   make deps        install the Debian packages the project needs
+#   make style       checkpatch.pl --no-tree on all module/uapi sources
+#   make sparse      sparse over the module (C=2)
+#   make install     install lol.ko, the uapi header, liblol, lolctl, udev rule
+#   make clean       remove build output
+
+KVER      ?= $(shell scripts/kver.sh)
+KDIR      ?= /usr/src/linux-headers-$(KVER)
+LOL_CACHE ?= $(HOME)/.cache/lol
+BUILD     ?= $(CURDIR)/build
+PREFIX    ?= /usr/local
+export KVER KDIR LOL_CACHE BUILD
+
+.PHONY: all module userspace selftests check check-debug demo bench fuzz \
+	deps style sparse install clean help
+
+all: module userspace selftests
+
+help:
+	@sed -n '3,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+userspace:
+	$(MAKE) -C userspace BUILD=$(BUILD)
+
+selftests: userspace
+	$(MAKE) -C selftests OUTPUT=$(BUILD)/selftests
+
+check: deps
+	$(MAKE) module userspace selftests
+	scripts/check.sh
+
+demo: deps
+	$(MAKE) module userspace selftests
+	scripts/demo.sh
+
+bench: deps
+	$(MAKE) module userspace selftests
+	scripts/bench.sh
+
+deps:
+	scripts/deps.sh
+
+style:
+	scripts/style.sh
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules
+
+install: module userspace
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	install -D -m 0644 uapi/linux/lol.h $(DESTDIR)$(PREFIX)/include/linux/lol.h
+	install -D -m 0644 uapi/arch/x86/asm/lol.h $(DESTDIR)$(PREFIX)/include/lol/asm/lol.h
+	install -D -m 0755 $(BUILD)/bin/lolctl $(DESTDIR)$(PREFIX)/bin/lolctl
+	install -D -m 0644 $(BUILD)/lib/liblol.a $(DESTDIR)$(PREFIX)/lib/liblol.a
+	install -D -m 0644 udev/60-lol.rules $(DESTDIR)/etc/udev/rules.d/60-lol.rules
+	depmod -a $(KVER) || true
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
+	rm -rf $(BUILD)

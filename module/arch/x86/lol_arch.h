@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lol: the x86_64 half of the run loop. The generic code (run.c) calls
+ * these to load and save guest state; everything that knows about
+ * pt_regs, segment bases, PKRU, XSAVE and exception vectors is here.
+ */
+#ifndef _LOL_ARCH_X86_H
+#define _LOL_ARCH_X86_H
+
+#include <linux/signal.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
+#include <asm/ptrace.h>
+
+struct lol_vcpu;
+struct lol_regs;
+struct lol_run;
+
+struct lol_arch_vcpu {
+	struct fpu_guest gfpu;		/* guest XSAVE state */
+	struct pt_regs host_regs;	/* monitor's user regs at LOL_RUN */
+	unsigned long host_fsbase;
+	unsigned long host_gsbase;
+	u16 host_fsindex;
+	u16 host_gsindex;
+	u32 host_pkru;
+	u32 guest_pkru;
+};
+
+int lol_arch_init(void);
+unsigned int lol_arch_fpu_size(void);
+int lol_arch_vcpu_init(struct lol_vcpu *vcpu);
+void lol_arch_vcpu_destroy(struct lol_vcpu *vcpu);
+int lol_arch_get_fpu(struct lol_vcpu *vcpu, void __user *ubuf);
+int lol_arch_set_fpu(struct lol_vcpu *vcpu, const void __user *ubuf);
+
+int lol_arch_check_regs(const struct lol_regs *regs);
+int lol_arch_can_run(void);
+void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *regs);
+void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *out, long ret);
+void lol_arch_set_guest_ax(u64 val);
+bool lol_arch_ax_fits_ioctl(u64 val);
+
+void lol_arch_syscall_exit(struct pt_regs *regs, struct lol_run *run);
+u32 lol_arch_signal_exit(int sig, const kernel_siginfo_t *info,
+			 struct lol_run *run);
+
+#endif /* _LOL_ARCH_X86_H */

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lol x86_64: guest register state in and out of the thread.
+ *
+ * While a thread is in guest mode its user register frame (pt_regs) holds
+ * the guest registers and the monitor's are kept in the vcpu. The FS/GS
+ * bases and PKRU are loaded with preemption off and written both to the
+ * CPU and to the thread struct, so that a context switch saves and
+ * restores the right values with or without FSGSBASE.
+ */
+#include <linux/sched.h>
+#include <linux/sched/task_stack.h>
+#include <linux/thread_info.h>
+#include <linux/ptrace.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/segment.h>
+#include <asm/special_insns.h>
+
+#include "lol.h"
+
+/* rflags bits a guest may set; IF and the fixed bit 1 are always on. */
+#define LOL_RFLAGS_USER	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | \
+			 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_TF | \
+			 X86_EFLAGS_DF | X86_EFLAGS_OF | X86_EFLAGS_AC | \
+			 X86_EFLAGS_ID)
+#define LOL_RFLAGS_ON	(X86_EFLAGS_FIXED | X86_EFLAGS_IF)
+
+int lol_arch_check_regs(const struct lol_regs *regs)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(regs->reserved); i++)
+		if (regs->reserved[i])
+			return -EINVAL;
+	if (regs->rflags & ~(LOL_RFLAGS_USER | LOL_RFLAGS_ON))
+		return -EINVAL;
+	/* Kernel and non-canonical addresses would fault on IRET/WRMSR. */
+	if (regs->rip >= TASK_SIZE_MAX || regs->fs_base >= TASK_SIZE_MAX ||
+	    regs->gs_base >= TASK_SIZE_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * A thread with I/O port permissions would hand them to its guest: such
+ * threads cannot run guests.
+ */
+int lol_arch_can_run(void)
+{
+	return test_thread_flag(TIF_IO_BITMAP) ? -EPERM : 0;
+}
+
+static bool lol_has_pkru(void)
+{
+	return cpu_feature_enabled(X86_FEATURE_OSPKE);
+}
+
+void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *g)
+{
+	struct lol_arch_vcpu *a = &vcpu->arch;
+	struct pt_regs *r = current_pt_regs();
+	struct thread_struct *t = &current->thread;
+
+	a->host_regs = *r;
+	r->ax = g->rax;
+	r->bx = g->rbx;
+	r->cx = g->rcx;
+	r->dx = g->rdx;
+	r->si = g->rsi;
+	r->di = g->rdi;
+	r->sp = g->rsp;
+	r->bp = g->rbp;
+	r->r8 = g->r8;
+	r->r9 = g->r9;
+	r->r10 = g->r10;
+	r->r11 = g->r11;
+	r->r12 = g->r12;
+	r->r13 = g->r13;
+	r->r14 = g->r14;
+	r->r15 = g->r15;
+	r->ip = g->rip;
+	r->flags = (g->rflags & LOL_RFLAGS_USER) | LOL_RFLAGS_ON;
+	r->cs = __USER_CS;
+	r->ss = __USER_DS;
+	/* Not a syscall any more: no restart logic on the way out. */
+	r->orig_ax = -1;
+
+	preempt_disable();
+	rdmsrl(MSR_FS_BASE, a->host_fsbase);
+	rdmsrl(MSR_KERNEL_GS_BASE, a->host_gsbase);
+	savesegment(fs, a->host_fsindex);
+	savesegment(gs, a->host_gsindex);
+	if (a->host_fsindex)
+		loadsegment(fs, 0);
+	if (a->host_gsindex)
+		load_gs_index(0);
+	wrmsrl(MSR_FS_BASE, g->fs_base);
+	wrmsrl(MSR_KERNEL_GS_BASE, g->gs_base);
+	t->fsindex = 0;
+	t->gsindex = 0;
+	t->fsbase = g->fs_base;
+	t->gsbase = g->gs_base;
+	if (lol_has_pkru()) {
+		a->host_pkru = rdpkru();
+		wrpkru(a->guest_pkru);
+	}
+	preempt_enable();
+
+	fpu_swap_kvm_fpstate(&a->gfpu, true);
+}
+
+void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *g, long ret)
+{
+	struct lol_arch_vcpu *a = &vcpu->arch;
+	struct pt_regs *r = current_pt_regs();
+	struct thread_struct *t = &current->thread;
+	u16 sel;
+
+	g->rax = r->ax;
+	g->rbx = r->bx;
+	g->rcx = r->cx;
+	g->rdx = r->dx;
+	g->rsi = r->si;
+	g->rdi = r->di;
+	g->rsp = r->sp;
+	g->rbp = r->bp;
+	g->r8 = r->r8;
+	g->r9 = r->r9;
+	g->r10 = r->r10;
+	g->r11 = r->r11;
+	g->r12 = r->r12;
+	g->r13 = r->r13;
+	g->r14 = r->r14;
+	g->r15 = r->r15;
+	g->rip = r->ip;
+	g->rflags = r->flags & (LOL_RFLAGS_USER | LOL_RFLAGS_ON);
+
+	fpu_swap_kvm_fpstate(&a->gfpu, false);
+
+	preempt_disable();
+	rdmsrl(MSR_FS_BASE, g->fs_base);
+	rdmsrl(MSR_KERNEL_GS_BASE, g->gs_base);
+	/* The guest may have loaded selectors; the monitor gets its own. */
+	savesegment(fs, sel);
+	if (sel != a->host_fsindex)
+		loadsegment(fs, a->host_fsindex);
+	savesegment(gs, sel);
+	if (sel != a->host_gsindex)
+		load_gs_index(a->host_gsindex);
+	if (!a->host_fsindex)
+		wrmsrl(MSR_FS_BASE, a->host_fsbase);
+	if (!a->host_gsindex)
+		wrmsrl(MSR_KERNEL_GS_BASE, a->host_gsbase);
+	t->fsindex = a->host_fsindex;
+	t->gsindex = a->host_gsindex;
+	t->fsbase = a->host_fsbase;
+	t->gsbase = a->host_gsbase;
+	if (lol_has_pkru()) {
+		a->guest_pkru = rdpkru();
+		wrpkru(a->host_pkru);
+	}
+	preempt_enable();
+
+	*r = a->host_regs;
+	r->ax = ret;
+}
+
+/*
+ * The ioctl return path stores the handler's return value in rax after
+ * LOL_RUN has loaded the guest registers, and truncates it to int on the
+ * way (ksys_ioctl); a value that survives that is returned directly, any
+ * other is written by a task_work just before the return to user mode.
+ */
+bool lol_arch_ax_fits_ioctl(u64 val)
+{
+	return (s64)val == (s32)val && (s64)val != -ENOIOCTLCMD;
+}
+
+void lol_arch_set_guest_ax(u64 val)
+{
+	current_pt_regs()->ax = val;
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lol: internal definitions shared by the generic module files.
+ */
+#ifndef _LOL_INTERNAL_H
+#define _LOL_INTERNAL_H
+
+#include <linux/types.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/xarray.h>
+#include <linux/sched.h>
+#include <linux/list.h>
+#include <linux/lol.h>
+
+#include "arch/x86/lol_arch.h"
+
+#define LOL_AS_BATCH_MAX	256
+
+/* Module parameters (main.c). */
+extern unsigned int lol_max_vcpus;
+extern unsigned int lol_max_guests_per_user;
+extern unsigned int lol_max_as;
+extern unsigned int lol_max_mappings;
+
+struct lol_guest;
+
+/* A guest address space: a host mm that holds only what was mapped. */
+struct lol_as {
+	struct kref ref;
+	struct lol_guest *guest;	/* holds a guest reference */
+	struct mm_struct *mm;		/* mm_users reference */
+	struct mutex lock;		/* serialises AS operations */
+	u32 id;
+};
+
+struct lol_guest {
+	struct kref ref;
+	struct mm_struct *mm;		/* creator's mm (mmgrab); -EIO otherwise */
+	struct task_struct *owner;	/* creator's group leader, memcg owner */
+	kuid_t uid;
+	struct mutex lock;		/* vcpus[], phys, AS creation */
+	struct file *phys;		/* guest physical memory, or NULL */
+	u64 phys_size;
+	struct xarray as_xa;		/* as_id -> struct lol_as */
+	unsigned int nr_as;
+	u32 next_as_id;
+	unsigned int nr_vcpus;
+	struct lol_vcpu **vcpus;	/* [lol_max_vcpus] */
+};
+
+struct lol_vcpu {
+	struct kref ref;
+	struct lol_guest *guest;	/* holds a guest reference */
+	struct file *file;
+	struct lol_run *run;		/* the shared run page */
+	u32 id;
+
+	atomic_t running;		/* a thread is inside LOL_RUN */
+	atomic_t kick;			/* LOL_KICK pending */
+	/* Valid while a thread is in guest mode on this vcpu. */
+	struct task_struct *task;
+	struct lol_as *as;
+	struct mm_struct *host_mm;
+	struct hlist_node hnode;	/* lol_running hash, keyed by task */
+	struct rseq __user *host_rseq;
+	bool host_sud;			/* SYSCALL_USER_DISPATCH was set */
+	bool fixup_ax;			/* task_work must set the guest rax */
+	u64 fixup_ax_val;
+	sigset_t host_blocked;		/* saved if sync signals were blocked */
+	bool blocked_changed;
+	unsigned long host_ign;		/* sync signals the monitor ignored */
+	struct callback_head fixup_work;
+
+	struct rcu_head rcu;		/* lol_running lookups are RCU */
+	struct lol_arch_vcpu arch;
+};
+
+/* main.c */
+bool lol_run_supported(void);
+
+/* guest.c */
+int lol_guest_create(unsigned long type);
+void lol_guest_put(struct lol_guest *guest);
+bool lol_guest_caller_ok(struct lol_guest *guest);
+
+/* as.c */
+int lol_as_create(struct lol_guest *guest, u32 *id);
+int lol_as_destroy(struct lol_guest *guest, u32 id);
+int lol_as_ops(struct lol_guest *guest, struct lol_as_batch __user *ubatch);
+struct lol_as *lol_as_get(struct lol_guest *guest, u32 id);
+void lol_as_put(struct lol_as *as);
+void lol_as_destroy_all(struct lol_guest *guest);
+
+/* vcpu.c */
+int lol_vcpu_create(struct lol_guest *guest, unsigned long id);
+void lol_vcpu_put(struct lol_vcpu *vcpu);
+
+/* run.c */
+long lol_vcpu_run(struct lol_vcpu *vcpu);
+int lol_vcpu_kick(struct lol_vcpu *vcpu);
+int lol_run_init(void);
+void lol_run_exit(void);
+
+/* mm.c: the host-mm glue, the one place that touches mm internals */
+int lol_mm_init(void);
+struct mm_struct *lol_mm_alloc(struct task_struct *owner);
+void lol_mm_switch(struct mm_struct *from, struct mm_struct *to);
+
+#endif /* _LOL_INTERNAL_H */

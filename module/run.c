@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lol: the run loop.
+ *
+ * LOL_RUN turns the calling thread into the guest: guest registers in its
+ * user frame, the guest AS as its mm, the guest FP state, and returns to
+ * user mode there. Every way out of guest user mode that the monitor must
+ * see passes through one of three host functions, each hooked with a
+ * kprobe that redirects only threads in guest mode:
+ *
+ *   syscall_user_dispatch()  a guest system call. Guest-mode threads have
+ *                            SYSCALL_WORK_SYSCALL_USER_DISPATCH set, so the
+ *                            host reaches it before ptrace, seccomp and
+ *                            audit, and no other thread pays anything.
+ *   get_signal()             a guest exception (the host raised a
+ *                            synchronous signal), a host signal, a kick.
+ *                            It runs before anything is dequeued or any
+ *                            frame is written.
+ *   do_exit()                the thread dies in guest mode.
+ *
+ * Each redirect target restores the monitor (lol_guest_leave) and, for
+ * get_signal and do_exit, calls the original function, which then sees
+ * an ordinary monitor thread. See Documentation/design.md.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/hashtable.h>
+#include <linux/kprobes.h>
+#include <linux/rseq.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task_stack.h>
+#include <linux/task_work.h>
+
+#include "lol.h"
+
+/* Signals the host raises for guest exceptions. */
+#define LOL_SYNC_SIGNALS (sigmask(SIGSEGV) | sigmask(SIGBUS) | \
+			  sigmask(SIGILL) | sigmask(SIGFPE) | \
+			  sigmask(SIGTRAP) | sigmask(SIGSYS))
+
+static const int lol_sync_sigs[] = {
+	SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV, SIGSYS
+};
+
+/* Threads in guest mode, keyed by task. */
+static DEFINE_HASHTABLE(lol_running, 7);
+static DEFINE_SPINLOCK(lol_running_lock);
+
+static struct lol_vcpu *lol_current_vcpu(void)
+{
+	struct lol_vcpu *vcpu, *found = NULL;
+
+	/* Every guest-mode thread has it; nearly no other thread does. */
+	if (likely(!test_syscall_work(SYSCALL_USER_DISPATCH)))
+		return NULL;
+	rcu_read_lock();
+	hash_for_each_possible_rcu(lol_running, vcpu, hnode,
+				   (unsigned long)current) {
+		if (READ_ONCE(vcpu->task) == current) {
+			found = vcpu;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	/* Only this thread removes it, so it stays valid. */
+	return found;
+}
+
+/* Per-task state tied to the monitor's AS or signal setup. */
+static void lol_task_enter(struct lol_vcpu *vcpu)
+{
+	struct task_struct *tsk = current;
+	struct k_sigaction *ka = tsk->sighand->action;
+	int i, sig;
+
+	/* rseq's area is in the monitor's AS; the guest must not see it. */
+	vcpu->host_rseq = tsk->rseq;
+	tsk->rseq = NULL;
+
+	vcpu->host_sud = test_syscall_work(SYSCALL_USER_DISPATCH);
+	set_task_syscall_work(tsk, SYSCALL_USER_DISPATCH);
+
+	/*
+	 * force_sig_fault() unblocks a blocked signal and resets an ignored
+	 * one to SIG_DFL for good; keep the monitor's settings intact.
+	 */
+	vcpu->host_ign = 0;
+	for (i = 0; i < ARRAY_SIZE(lol_sync_sigs); i++) {
+		sig = lol_sync_sigs[i];
+		if (ka[sig - 1].sa.sa_handler == SIG_IGN)
+			vcpu->host_ign |= sigmask(sig);
+	}
+	vcpu->blocked_changed = tsk->blocked.sig[0] & LOL_SYNC_SIGNALS;
+	if (vcpu->blocked_changed) {
+		spin_lock_irq(&tsk->sighand->siglock);
+		vcpu->host_blocked = tsk->blocked;
+		sigdelsetmask(&tsk->blocked, LOL_SYNC_SIGNALS);
+		recalc_sigpending();
+		spin_unlock_irq(&tsk->sighand->siglock);
+	}
+}
+
+static void lol_task_leave(struct lol_vcpu *vcpu)
+{
+	struct task_struct *tsk = current;
+	int i, sig;
+
+	if (vcpu->host_ign || vcpu->blocked_changed) {
+		spin_lock_irq(&tsk->sighand->siglock);
+		for (i = 0; i < ARRAY_SIZE(lol_sync_sigs); i++) {
+			struct k_sigaction *ka;
+
+			sig = lol_sync_sigs[i];
+			ka = &tsk->sighand->action[sig - 1];
+			if ((vcpu->host_ign & sigmask(sig)) &&
+			    ka->sa.sa_handler == SIG_DFL)
+				ka->sa.sa_handler = SIG_IGN;
+		}
+		if (vcpu->blocked_changed) {
+			tsk->blocked = vcpu->host_blocked;
+			recalc_sigpending();
+		}
+		spin_unlock_irq(&tsk->sighand->siglock);
+	}
+
+	if (!vcpu->host_sud)
+		clear_task_syscall_work(tsk, SYSCALL_USER_DISPATCH);
+
+	tsk->rseq = vcpu->host_rseq;
+	/* Refresh the monitor's rseq cpu_id on the way out. */
+	rseq_set_notify_resume(tsk);
+}
+
+/*
+ * Back to the monitor: guest state into the run page, the monitor's mm,
+ * registers and per-task state back, LOL_RUN returns @ret.
+ */
+static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
+{
+	struct lol_run *run = vcpu->run;
+	struct lol_as *as = vcpu->as;
+
+	lol_mm_switch(as->mm, vcpu->host_mm);
+	lol_arch_leave(vcpu, &run->regs, ret);
+	lol_task_leave(vcpu);
+
+	spin_lock(&lol_running_lock);
+	hash_del_rcu(&vcpu->hnode);
+	spin_unlock(&lol_running_lock);
+	WRITE_ONCE(vcpu->task, NULL);
+	vcpu->as = NULL;
+
+	WRITE_ONCE(run->exit_reason, reason);
+	run->nr_exits++;
+	atomic_set(&vcpu->running, 0);
+
+	lol_as_put(as);
+	/* Deferred to task_work by the host: never the final free here. */
+	fput(vcpu->file);
+}
+
+static void lol_fixup_ax(struct callback_head *work)
+{
+	struct lol_vcpu *vcpu = container_of(work, struct lol_vcpu, fixup_work);
+
+	/* Only if the thread is still in guest mode on this vcpu. */
+	if (lol_current_vcpu() == vcpu)
+		lol_arch_set_guest_ax(vcpu->fixup_ax_val);
+	lol_vcpu_put(vcpu);
+}
+
+long lol_vcpu_run(struct lol_vcpu *vcpu)
+{
+	struct lol_run *run = vcpu->run;
+	struct lol_regs regs;
+	struct lol_as *as;
+	u32 as_id, flags;
+	long ret;
+	int i;
+
+	if (atomic_cmpxchg(&vcpu->running, 0, 1))
+		return -EBUSY;
+
+	/* The run page is shared with userspace: read it once. */
+	as_id = READ_ONCE(run->as_id);
+	flags = READ_ONCE(run->flags);
+	memcpy(&regs, &run->regs, sizeof(regs));
+	barrier();
+
+	ret = -EINVAL;
+	if (flags || READ_ONCE(run->pad1))
+		goto out_idle;
+	for (i = 0; i < ARRAY_SIZE(run->reserved_in); i++)
+		if (READ_ONCE(run->reserved_in[i]))
+			goto out_idle;
+	for (i = 0; i < ARRAY_SIZE(run->pad0); i++)
+		if (READ_ONCE(run->pad0[i]))
+			goto out_idle;
+	ret = lol_arch_check_regs(&regs);
+	if (ret)
+		goto out_idle;
+
+	if (READ_ONCE(run->immediate_exit) || signal_pending(current)) {
+		WRITE_ONCE(run->exit_reason, LOL_EXIT_INTR);
+		ret = -EINTR;
+		goto out_idle;
+	}
+	if (atomic_xchg(&vcpu->kick, 0)) {
+		WRITE_ONCE(run->exit_reason, LOL_EXIT_KICK);
+		ret = 0;
+		goto out_idle;
+	}
+	ret = lol_arch_can_run();
+	if (ret)
+		goto out_idle;
+	as = lol_as_get(vcpu->guest, as_id);
+	ret = -ENOENT;
+	if (!as)
+		goto out_idle;
+
+	/* From here on only lol_guest_leave() undoes it. */
+	get_file(vcpu->file);
+	vcpu->as = as;
+	vcpu->host_mm = current->mm;
+	WRITE_ONCE(vcpu->task, current);
+	spin_lock(&lol_running_lock);
+	hash_add_rcu(lol_running, &vcpu->hnode, (unsigned long)current);
+	spin_unlock(&lol_running_lock);
+
+	lol_task_enter(vcpu);
+	lol_arch_enter(vcpu, &regs);
+	lol_mm_switch(vcpu->host_mm, as->mm);
+
+	/* Pairs with lol_vcpu_kick(): a kick now leaves at once. */
+	smp_mb();
+	if (atomic_read(&vcpu->kick))
+		set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
+
+	if (lol_arch_ax_fits_ioctl(regs.rax))
+		return (s32)regs.rax;
+	/* The work holds a vcpu reference: fds may all be closed by then. */
+	vcpu->fixup_ax_val = regs.rax;
+	kref_get(&vcpu->ref);
+	init_task_work(&vcpu->fixup_work, lol_fixup_ax);
+	if (task_work_add(current, &vcpu->fixup_work, TWA_RESUME)) {
+		lol_vcpu_put(vcpu);
+		lol_guest_leave(vcpu, LOL_EXIT_INTR, -EINTR);
+		return -EINTR;
+	}
+	return 0;
+
+out_idle:
+	atomic_set(&vcpu->running, 0);
+	return ret;
+}
+
+int lol_vcpu_kick(struct lol_vcpu *vcpu)
+{
+	struct task_struct *tsk;
+
+	atomic_set(&vcpu->kick, 1);
+	/* Pairs with the barrier in lol_vcpu_run(). */
+	smp_mb();
+	rcu_read_lock();
+	tsk = READ_ONCE(vcpu->task);
+	if (tsk && tsk != current) {
+		set_tsk_thread_flag(tsk, TIF_NOTIFY_SIGNAL);
+		kick_process(tsk);
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
+/* ---- the hooks ---------------------------------------------------------- */
+
+static bool (*lol_orig_get_signal)(struct ksignal *ksig);
+static void (*lol_orig_do_exit)(long code);
+
+static bool lol_hook_syscall(struct pt_regs *regs)
+{
+	struct lol_vcpu *vcpu = lol_current_vcpu();
+
+	if (vcpu) {
+		lol_arch_syscall_exit(regs, vcpu->run);
+		lol_guest_leave(vcpu, LOL_EXIT_SYSCALL, 0);
+	}
+	/* Skip the syscall: the guest's never runs on the host. */
+	return true;
+}
+
+/* Which exit a pending signal, or its absence, means. */
+static void lol_guest_signal(struct lol_vcpu *vcpu)
+{
+	struct task_struct *tsk = current;
+	kernel_siginfo_t info;
+	enum pid_type type;
+	sigset_t mask;
+	u32 reason;
+	int sig = 0;
+	long ret;
+
+	if (tsk->pending.signal.sig[0] & LOL_SYNC_SIGNALS) {
+		siginitsetinv(&mask, LOL_SYNC_SIGNALS);
+		spin_lock_irq(&tsk->sighand->siglock);
+		sig = dequeue_signal(tsk, &mask, &info, &type);
+		spin_unlock_irq(&tsk->sighand->siglock);
+	}
+
+	if (sig > 0 && info.si_code > 0) {
+		/* Raised by the kernel for a guest exception. */
+		reason = lol_arch_signal_exit(sig, &info, vcpu->run);
+		ret = 0;
+	} else if (atomic_xchg(&vcpu->kick, 0)) {
+		reason = LOL_EXIT_KICK;
+		ret = 0;
+	} else {
+		/*
+		 * A host signal: the monitor's handler runs and LOL_RUN
+		 * fails with -EINTR; with no handler (stop, ptrace) LOL_RUN
+		 * restarts and the guest goes on.
+		 */
+		reason = LOL_EXIT_INTR;
+		ret = -ERESTARTNOHAND;
+	}
+	lol_guest_leave(vcpu, reason, ret);
+
+	/* A user-sent signal of the sync kind: give it back. */
+	if (sig > 0 && info.si_code <= 0)
+		send_sig_info(sig, &info, tsk);
+}
+
+static bool lol_hook_get_signal(struct ksignal *ksig)
+{
+	struct lol_vcpu *vcpu = lol_current_vcpu();
+
+	if (vcpu)
+		lol_guest_signal(vcpu);
+	return lol_orig_get_signal(ksig);
+}
+
+static void lol_hook_do_exit(long code)
+{
+	struct lol_vcpu *vcpu = lol_current_vcpu();
+
+	if (vcpu)
+		lol_guest_leave(vcpu, LOL_EXIT_INTR, -EINTR);
+	lol_orig_do_exit(code);
+}
+
+/*
+ * kprobe pre-handlers: redirect guest-mode threads to the hooks above by
+ * changing the saved instruction pointer (returning 1 tells kprobes the
+ * handler did so); everyone else continues into the original function.
+ */
+static int lol_kp_syscall(struct kprobe *p, struct pt_regs *regs)
+{
+	if (!lol_current_vcpu())
+		return 0;
+	instruction_pointer_set(regs, (unsigned long)lol_hook_syscall);
+	return 1;
+}
+
+static int lol_kp_get_signal(struct kprobe *p, struct pt_regs *regs)
+{
+	struct lol_vcpu *vcpu = lol_current_vcpu();
+
+	if (!vcpu)
+		return 0;
+	/* TIF_NOTIFY_SIGNAL for task_work alone: stay in the guest. */
+	if (!task_sigpending(current) && !atomic_read(&vcpu->kick))
+		return 0;
+	instruction_pointer_set(regs, (unsigned long)lol_hook_get_signal);
+	return 1;
+}
+
+static int lol_kp_do_exit(struct kprobe *p, struct pt_regs *regs)
+{
+	if (!lol_current_vcpu())
+		return 0;
+	instruction_pointer_set(regs, (unsigned long)lol_hook_do_exit);
+	return 1;
+}
+
+static struct kprobe lol_kprobes[] = {
+	{ .symbol_name = "syscall_user_dispatch", .pre_handler = lol_kp_syscall },
+	{ .symbol_name = "get_signal", .pre_handler = lol_kp_get_signal },
+	{ .symbol_name = "do_exit", .pre_handler = lol_kp_do_exit },
+};
+
+static struct kprobe *lol_kprobe_ptrs[ARRAY_SIZE(lol_kprobes)];
+
+int lol_run_init(void)
+{
+	int i, ret;
+
+	ret = lol_arch_init();
+	if (ret)
+		return ret;
+	ret = lol_mm_init();
+	if (ret)
+		return ret;
+	for (i = 0; i < ARRAY_SIZE(lol_kprobes); i++)
+		lol_kprobe_ptrs[i] = &lol_kprobes[i];
+	ret = register_kprobes(lol_kprobe_ptrs, ARRAY_SIZE(lol_kprobes));
+	if (ret) {
+		pr_warn("cannot hook %s: %d\n", lol_kprobes[0].symbol_name, ret);
+		return ret;
+	}
+	lol_orig_get_signal = (void *)lol_kprobes[1].addr;
+	lol_orig_do_exit = (void *)lol_kprobes[2].addr;
+	return 0;
+}
+
+void lol_run_exit(void)
+{
+	unregister_kprobes(lol_kprobe_ptrs, ARRAY_SIZE(lol_kprobes));
+}
