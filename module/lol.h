@@ -25,6 +25,17 @@ extern unsigned int lol_max_mappings;
 
 struct lol_guest;
 
+/* A published syscall range table (ranges.c); replaced whole under RCU. */
+struct lol_ranges {
+	struct rcu_head rcu;
+	u32 flags;			/* LOL_RANGES_* */
+	u32 nr;
+	u32 def;			/* default action */
+	u64 entry, stack;		/* monitor-mode upcall */
+	unsigned long disarmed;		/* one-shot ranges already hit */
+	struct lol_syscall_range r[LOL_MAX_SYSCALL_RANGES];	/* sorted */
+};
+
 /* A guest address space: a host mm that holds only what was mapped. */
 struct lol_as {
 	struct kref ref;
@@ -65,12 +76,19 @@ struct lol_vcpu {
 	struct hlist_node hnode;	/* lol_running hash, keyed by task */
 	struct rseq __user *host_rseq;
 	bool host_sud;			/* SYSCALL_USER_DISPATCH was set */
-	bool fixup_ax;			/* task_work must set the guest rax */
+	bool fixup_armed;		/* fixup_work must still set rax */
 	u64 fixup_ax_val;
 	sigset_t host_blocked;		/* saved if sync signals were blocked */
 	bool blocked_changed;
 	unsigned long host_ign;		/* sync signals the monitor ignored */
 	struct callback_head fixup_work;
+
+	struct lol_ranges __rcu *ranges;
+	/* Monitor mode: the thread whose own syscalls the table filters. */
+	struct task_struct *mtask;
+	struct mm_struct *mtask_mm;	/* compared only: exec unbinds */
+	struct hlist_node mnode;	/* lol_monitors hash */
+	bool in_upcall;			/* reflected, LOL_RESUME pending */
 
 	struct rcu_head rcu;		/* lol_running lookups are RCU */
 	struct lol_arch_vcpu arch;
@@ -99,8 +117,22 @@ void lol_vcpu_put(struct lol_vcpu *vcpu);
 /* run.c */
 long lol_vcpu_run(struct lol_vcpu *vcpu);
 int lol_vcpu_kick(struct lol_vcpu *vcpu);
+long lol_return_ax(struct lol_vcpu *vcpu, u64 ax);
 int lol_run_init(void);
 void lol_run_exit(void);
+extern void (*lol_orig_do_exit)(long code);
+
+/* ranges.c */
+struct lol_ranges *lol_ranges_parse(const struct lol_syscall_ranges __user *u);
+u32 lol_ranges_action(struct lol_ranges *t, u64 ip);
+
+/* reflect.c: monitor-mode filtering and in-place reflection */
+int lol_vcpu_set_ranges(struct lol_vcpu *vcpu,
+			const struct lol_syscall_ranges __user *u);
+long lol_vcpu_resume(struct lol_vcpu *vcpu);
+struct lol_vcpu *lol_current_monitor(void);
+bool lol_monitor_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs);
+void lol_monitor_unbind(struct lol_vcpu *vcpu);
 
 /* mm.c: the host-mm glue, the one place that touches mm internals */
 int lol_mm_init(void);

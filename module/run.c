@@ -141,6 +141,7 @@ static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
 	struct lol_run *run = vcpu->run;
 	struct lol_as *as = vcpu->as;
 
+	WRITE_ONCE(vcpu->fixup_armed, false);
 	lol_mm_switch(as->mm, vcpu->host_mm);
 	lol_arch_leave(vcpu, &run->regs, ret);
 	lol_task_leave(vcpu);
@@ -164,10 +165,33 @@ static void lol_fixup_ax(struct callback_head *work)
 {
 	struct lol_vcpu *vcpu = container_of(work, struct lol_vcpu, fixup_work);
 
-	/* Only if the thread is still in guest mode on this vcpu. */
-	if (lol_current_vcpu() == vcpu)
+	/* Unless the thread already left guest mode (lol_guest_leave). */
+	if (READ_ONCE(vcpu->fixup_armed)) {
 		lol_arch_set_guest_ax(vcpu->fixup_ax_val);
+		WRITE_ONCE(vcpu->fixup_armed, false);
+	}
 	lol_vcpu_put(vcpu);
+}
+
+/*
+ * Return @ax to user mode from LOL_RUN or LOL_RESUME, whose handlers have
+ * already loaded the rest of the registers. The work holds a vcpu
+ * reference: every fd may be closed by the time it runs.
+ */
+long lol_return_ax(struct lol_vcpu *vcpu, u64 ax)
+{
+	if (lol_arch_ax_fits_ioctl(ax))
+		return (s32)ax;
+	vcpu->fixup_ax_val = ax;
+	WRITE_ONCE(vcpu->fixup_armed, true);
+	kref_get(&vcpu->ref);
+	init_task_work(&vcpu->fixup_work, lol_fixup_ax);
+	if (task_work_add(current, &vcpu->fixup_work, TWA_RESUME)) {
+		/* Exiting: rax no longer matters. */
+		WRITE_ONCE(vcpu->fixup_armed, false);
+		lol_vcpu_put(vcpu);
+	}
+	return 0;
 }
 
 long lol_vcpu_run(struct lol_vcpu *vcpu)
@@ -189,7 +213,7 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 	barrier();
 
 	ret = -EINVAL;
-	if (flags || READ_ONCE(run->pad1))
+	if (flags & ~LOL_RUN_SINGLESTEP || READ_ONCE(run->pad1))
 		goto out_idle;
 	for (i = 0; i < ARRAY_SIZE(run->reserved_in); i++)
 		if (READ_ONCE(run->reserved_in[i]))
@@ -229,7 +253,7 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 	spin_unlock(&lol_running_lock);
 
 	lol_task_enter(vcpu);
-	lol_arch_enter(vcpu, &regs);
+	lol_arch_enter(vcpu, &regs, flags & LOL_RUN_SINGLESTEP);
 	lol_mm_switch(vcpu->host_mm, as->mm);
 
 	/* Pairs with lol_vcpu_kick(): a kick now leaves at once. */
@@ -237,18 +261,7 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 	if (atomic_read(&vcpu->kick))
 		set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
 
-	if (lol_arch_ax_fits_ioctl(regs.rax))
-		return (s32)regs.rax;
-	/* The work holds a vcpu reference: fds may all be closed by then. */
-	vcpu->fixup_ax_val = regs.rax;
-	kref_get(&vcpu->ref);
-	init_task_work(&vcpu->fixup_work, lol_fixup_ax);
-	if (task_work_add(current, &vcpu->fixup_work, TWA_RESUME)) {
-		lol_vcpu_put(vcpu);
-		lol_guest_leave(vcpu, LOL_EXIT_INTR, -EINTR);
-		return -EINTR;
-	}
-	return 0;
+	return lol_return_ax(vcpu, regs.rax);
 
 out_idle:
 	atomic_set(&vcpu->running, 0);
@@ -275,18 +288,49 @@ int lol_vcpu_kick(struct lol_vcpu *vcpu)
 /* ---- the hooks ---------------------------------------------------------- */
 
 static bool (*lol_orig_get_signal)(struct ksignal *ksig);
-static void (*lol_orig_do_exit)(long code);
+void (*lol_orig_do_exit)(long code);
 
+static bool lol_guest_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs)
+{
+	u32 action = LOL_RANGE_REFLECT;
+	struct lol_ranges *t;
+
+	rcu_read_lock();
+	t = rcu_dereference(vcpu->ranges);
+	if (t && t->flags & LOL_RANGES_GUEST)
+		action = lol_ranges_action(t, regs->ip - 2);
+	rcu_read_unlock();
+
+	switch (action) {
+	case LOL_RANGE_NATIVE:
+		if (lol_arch_native_ok(regs))
+			return false;
+		break;
+	case LOL_RANGE_KILL:
+		lol_guest_leave(vcpu, LOL_EXIT_INTR, -EINTR);
+		lol_orig_do_exit(SIGSYS);
+		return true;
+	}
+	/* REFLECT, and PTRACE: in guest mode the monitor is the tracer. */
+	lol_arch_syscall_exit(regs, vcpu->run);
+	lol_guest_leave(vcpu, LOL_EXIT_SYSCALL, 0);
+	return true;
+}
+
+/* Returns true to skip the syscall, as syscall_user_dispatch() does. */
 static bool lol_hook_syscall(struct pt_regs *regs)
 {
-	struct lol_vcpu *vcpu = lol_current_vcpu();
+	struct lol_vcpu *vcpu;
 
-	if (vcpu) {
-		lol_arch_syscall_exit(regs, vcpu->run);
-		lol_guest_leave(vcpu, LOL_EXIT_SYSCALL, 0);
-	}
-	/* Skip the syscall: the guest's never runs on the host. */
-	return true;
+	vcpu = lol_current_vcpu();
+	if (vcpu)
+		return lol_guest_syscall(vcpu, regs);
+	vcpu = lol_current_monitor();
+	if (vcpu)
+		return lol_monitor_syscall(vcpu, regs);
+	/* A work bit lol left behind (unbound thread, fork child). */
+	clear_task_syscall_work(current, SYSCALL_USER_DISPATCH);
+	return false;
 }
 
 /* Which exit a pending signal, or its absence, means. */
@@ -345,6 +389,9 @@ static void lol_hook_do_exit(long code)
 
 	if (vcpu)
 		lol_guest_leave(vcpu, LOL_EXIT_INTR, -EINTR);
+	vcpu = lol_current_monitor();
+	if (vcpu)
+		lol_monitor_unbind(vcpu);
 	lol_orig_do_exit(code);
 }
 
@@ -353,9 +400,18 @@ static void lol_hook_do_exit(long code)
  * changing the saved instruction pointer (returning 1 tells kprobes the
  * handler did so); everyone else continues into the original function.
  */
+/* A thread with the work bit and no dispatch setup of its own is ours. */
+static bool lol_sud_is_ours(void)
+{
+	struct syscall_user_dispatch *sd = &current->syscall_dispatch;
+
+	return !sd->selector && !sd->offset && !sd->len;
+}
+
 static int lol_kp_syscall(struct kprobe *p, struct pt_regs *regs)
 {
-	if (!lol_current_vcpu())
+	if (!lol_current_vcpu() && !lol_current_monitor() &&
+	    !lol_sud_is_ours())
 		return 0;
 	instruction_pointer_set(regs, (unsigned long)lol_hook_syscall);
 	return 1;
@@ -376,7 +432,7 @@ static int lol_kp_get_signal(struct kprobe *p, struct pt_regs *regs)
 
 static int lol_kp_do_exit(struct kprobe *p, struct pt_regs *regs)
 {
-	if (!lol_current_vcpu())
+	if (!lol_current_vcpu() && !lol_current_monitor())
 		return 0;
 	instruction_pointer_set(regs, (unsigned long)lol_hook_do_exit);
 	return 1;

@@ -19,6 +19,7 @@ static void lol_vcpu_free(struct kref *ref)
 
 	lol_arch_vcpu_destroy(vcpu);
 	free_page((unsigned long)vcpu->run);
+	kfree(rcu_dereference_protected(vcpu->ranges, true));
 	lol_guest_put(vcpu->guest);
 	kfree_rcu(vcpu, rcu);
 }
@@ -85,6 +86,16 @@ static long lol_vcpu_ioctl(struct file *file, unsigned int cmd,
 		if (arg)
 			return -EINVAL;
 		return lol_vcpu_kick(vcpu);
+	case LOL_SET_SYSCALL_RANGES:
+		if (!lol_run_supported())
+			return -ENOTTY;
+		return lol_vcpu_set_ranges(vcpu, (void __user *)arg);
+	case LOL_RESUME:
+		if (!lol_run_supported())
+			return -ENOTTY;
+		if (arg)
+			return -EINVAL;
+		return lol_vcpu_resume(vcpu);
 	case LOL_GET_FPU:
 	case LOL_SET_FPU: {
 		struct lol_fpu fpu;
@@ -118,6 +129,7 @@ static int lol_vcpu_release(struct inode *inode, struct file *file)
 	struct lol_vcpu *vcpu = file->private_data;
 	struct lol_guest *guest = vcpu->guest;
 
+	lol_monitor_unbind(vcpu);
 	mutex_lock(&guest->lock);
 	guest->vcpus[vcpu->id] = NULL;
 	guest->nr_vcpus--;

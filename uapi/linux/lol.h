@@ -137,6 +137,55 @@ struct lol_fpu {
 #define LOL_GET_FPU		_IOW(LOLIO, 0x82, struct lol_fpu)
 #define LOL_SET_FPU		_IOW(LOLIO, 0x83, struct lol_fpu)
 
+/*
+ * Syscall filtering by the address of the syscall instruction (the seed's
+ * PT_ADDRANGE). A table has up to LOL_MAX_SYSCALL_RANGES non-overlapping
+ * ranges, each with an action, and a default action for the rest.
+ *
+ * LOL_RANGES_GUEST applies it to guest syscalls during LOL_RUN (without a
+ * table every guest syscall is REFLECTed). LOL_RANGES_MONITOR applies it
+ * to the calling thread's own syscalls outside LOL_RUN, with REFLECT done
+ * in place: the registers go to the run page and the thread continues at
+ * @entry on @stack, without a signal frame, until LOL_RESUME.
+ */
+#define LOL_RANGE_NATIVE	1	/* the host executes the syscall */
+#define LOL_RANGE_REFLECT	2	/* handed to the monitor, not executed */
+#define LOL_RANGE_PTRACE	3	/* rolled back, SIGSYS (monitor mode) */
+#define LOL_RANGE_KILL		4	/* the thread dies with SIGSYS */
+
+#define LOL_RANGE_ONESHOT	(1U << 0)	/* disarm after the first hit */
+
+#define LOL_MAX_SYSCALL_RANGES	16
+
+struct lol_syscall_range {
+	__u64 start;		/* first syscall instruction address */
+	__u64 end;		/* exclusive */
+	__u32 action;		/* LOL_RANGE_* */
+	__u32 flags;		/* LOL_RANGE_ONESHOT */
+	__u64 reserved;
+};
+
+#define LOL_RANGES_GUEST	(1U << 0)
+#define LOL_RANGES_MONITOR	(1U << 1)
+
+struct lol_syscall_ranges {
+	__u32 flags;		/* LOL_RANGES_*; 0 removes the table */
+	__u32 nr_ranges;	/* 0 .. LOL_MAX_SYSCALL_RANGES */
+	__u32 default_action;	/* LOL_RANGE_* outside every range */
+	__u32 pad;
+	__u64 entry;		/* MONITOR + REFLECT: upcall entry point */
+	__u64 stack;		/* MONITOR + REFLECT: upcall stack top, 16-aligned */
+	__u64 reserved[4];
+	struct lol_syscall_range ranges[LOL_MAX_SYSCALL_RANGES];
+};
+#define LOL_SET_SYSCALL_RANGES	_IOW(LOLIO, 0x84, struct lol_syscall_ranges)
+/*
+ * Monitor mode: return from a reflection upcall to the interrupted code,
+ * with the registers of the run page (rax: the syscall's result). arg
+ * must be 0.
+ */
+#define LOL_RESUME		_IO(LOLIO, 0x85)
+
 /* ---- the run page ------------------------------------------------------ */
 
 /* lol_run.exit_reason */
@@ -148,7 +197,7 @@ struct lol_fpu {
 #define LOL_EXIT_INTR		5	/* host signal; LOL_RUN returned -EINTR */
 
 /* lol_run.flags (in) */
-#define LOL_RUN_SINGLESTEP	(1U << 0)	/* reserved until LOL_CAP_SINGLESTEP */
+#define LOL_RUN_SINGLESTEP	(1U << 0)	/* exit with #DB after one instruction */
 
 /* lol_run.fault.access */
 #define LOL_FAULT_READ		(1U << 0)

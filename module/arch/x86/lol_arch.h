@@ -25,6 +25,7 @@ struct lol_arch_vcpu {
 	u16 host_gsindex;
 	u32 host_pkru;
 	u32 guest_pkru;
+	bool singlestep;		/* TF set by lol, not by the guest */
 };
 
 int lol_arch_init(void);
@@ -36,10 +37,16 @@ int lol_arch_set_fpu(struct lol_vcpu *vcpu, const void __user *ubuf);
 
 int lol_arch_check_regs(const struct lol_regs *regs);
 int lol_arch_can_run(void);
-void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *regs);
+void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *regs,
+		    bool singlestep);
 void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *out, long ret);
 void lol_arch_set_guest_ax(u64 val);
 bool lol_arch_ax_fits_ioctl(u64 val);
+bool lol_arch_native_ok(struct pt_regs *regs);
+void lol_arch_save_regs(const struct pt_regs *r, struct lol_regs *g);
+void lol_arch_load_regs(struct pt_regs *r, const struct lol_regs *g);
+void lol_arch_upcall(struct pt_regs *regs, u64 entry, u64 stack);
+void lol_arch_sigsys(struct pt_regs *regs);
 
 void lol_arch_syscall_exit(struct pt_regs *regs, struct lol_run *run);
 u32 lol_arch_signal_exit(int sig, const kernel_siginfo_t *info,

@@ -11,6 +11,9 @@
 #include <linux/sched.h>
 #include <linux/sched/task_stack.h>
 #include <linux/thread_info.h>
+#include <linux/audit.h>
+#include <linux/signal.h>
+#include <asm/unistd.h>
 #include <linux/ptrace.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
@@ -56,13 +59,8 @@ static bool lol_has_pkru(void)
 	return cpu_feature_enabled(X86_FEATURE_OSPKE);
 }
 
-void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *g)
+void lol_arch_load_regs(struct pt_regs *r, const struct lol_regs *g)
 {
-	struct lol_arch_vcpu *a = &vcpu->arch;
-	struct pt_regs *r = current_pt_regs();
-	struct thread_struct *t = &current->thread;
-
-	a->host_regs = *r;
 	r->ax = g->rax;
 	r->bx = g->rbx;
 	r->cx = g->rcx;
@@ -85,6 +83,43 @@ void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *g)
 	r->ss = __USER_DS;
 	/* Not a syscall any more: no restart logic on the way out. */
 	r->orig_ax = -1;
+}
+
+void lol_arch_save_regs(const struct pt_regs *r, struct lol_regs *g)
+{
+	g->rax = r->ax;
+	g->rbx = r->bx;
+	g->rcx = r->cx;
+	g->rdx = r->dx;
+	g->rsi = r->si;
+	g->rdi = r->di;
+	g->rsp = r->sp;
+	g->rbp = r->bp;
+	g->r8 = r->r8;
+	g->r9 = r->r9;
+	g->r10 = r->r10;
+	g->r11 = r->r11;
+	g->r12 = r->r12;
+	g->r13 = r->r13;
+	g->r14 = r->r14;
+	g->r15 = r->r15;
+	g->rip = r->ip;
+	g->rflags = r->flags & (LOL_RFLAGS_USER | LOL_RFLAGS_ON);
+}
+
+void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *g,
+		    bool singlestep)
+{
+	struct lol_arch_vcpu *a = &vcpu->arch;
+	struct pt_regs *r = current_pt_regs();
+	struct thread_struct *t = &current->thread;
+
+	a->host_regs = *r;
+	lol_arch_load_regs(r, g);
+	/* Single-step: #DB after one instruction, unless the guest set TF. */
+	a->singlestep = singlestep && !(r->flags & X86_EFLAGS_TF);
+	if (singlestep)
+		r->flags |= X86_EFLAGS_TF;
 
 	preempt_disable();
 	rdmsrl(MSR_FS_BASE, a->host_fsbase);
@@ -110,6 +145,28 @@ void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *g)
 	fpu_swap_kvm_fpstate(&a->gfpu, true);
 }
 
+/*
+ * A NATIVE guest syscall interrupted by a host signal: the signal goes to
+ * the monitor, not to the guest, so for the guest the syscall restarts.
+ */
+static void lol_guest_restart(struct pt_regs *r)
+{
+	if ((long)r->orig_ax < 0)
+		return;
+	switch (r->ax) {
+	case -ERESTARTSYS:
+	case -ERESTARTNOINTR:
+	case -ERESTARTNOHAND:
+		r->ax = r->orig_ax;
+		r->ip -= 2;
+		break;
+	case -ERESTART_RESTARTBLOCK:
+		r->ax = __NR_restart_syscall;
+		r->ip -= 2;
+		break;
+	}
+}
+
 void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *g, long ret)
 {
 	struct lol_arch_vcpu *a = &vcpu->arch;
@@ -117,24 +174,10 @@ void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *g, long ret)
 	struct thread_struct *t = &current->thread;
 	u16 sel;
 
-	g->rax = r->ax;
-	g->rbx = r->bx;
-	g->rcx = r->cx;
-	g->rdx = r->dx;
-	g->rsi = r->si;
-	g->rdi = r->di;
-	g->rsp = r->sp;
-	g->rbp = r->bp;
-	g->r8 = r->r8;
-	g->r9 = r->r9;
-	g->r10 = r->r10;
-	g->r11 = r->r11;
-	g->r12 = r->r12;
-	g->r13 = r->r13;
-	g->r14 = r->r14;
-	g->r15 = r->r15;
-	g->rip = r->ip;
-	g->rflags = r->flags & (LOL_RFLAGS_USER | LOL_RFLAGS_ON);
+	lol_guest_restart(r);
+	lol_arch_save_regs(r, g);
+	if (a->singlestep)
+		g->rflags &= ~X86_EFLAGS_TF;
 
 	fpu_swap_kvm_fpstate(&a->gfpu, false);
 
@@ -164,6 +207,51 @@ void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *g, long ret)
 
 	*r = a->host_regs;
 	r->ax = ret;
+}
+
+/*
+ * Syscalls a NATIVE range may not run in guest mode: they would copy or
+ * replace the thread's mm, which is the guest AS only on loan.
+ */
+bool lol_arch_native_ok(struct pt_regs *regs)
+{
+	if (in_ia32_syscall())
+		return false;
+	switch (regs->orig_ax) {
+	case __NR_clone:
+	case __NR_clone3:
+	case __NR_fork:
+	case __NR_vfork:
+	case __NR_execve:
+	case __NR_execveat:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* Continue at @entry on @stack as if called: rsp + 8 is 16-aligned. */
+void lol_arch_upcall(struct pt_regs *regs, u64 entry, u64 stack)
+{
+	regs->ip = entry;
+	regs->sp = stack - 8;
+	regs->flags &= ~(X86_EFLAGS_DF | X86_EFLAGS_TF);
+}
+
+/* PTRACE action: as Syscall User Dispatch does, without its prctl state. */
+void lol_arch_sigsys(struct pt_regs *regs)
+{
+	struct kernel_siginfo info;
+
+	clear_siginfo(&info);
+	info.si_signo = SIGSYS;
+	info.si_code = SYS_USER_DISPATCH;
+	info.si_call_addr = (void __user *)regs->ip;
+	info.si_errno = 0;
+	info.si_arch = AUDIT_ARCH_X86_64;
+	info.si_syscall = regs->orig_ax;
+	regs->ax = regs->orig_ax;
+	send_sig_info(SIGSYS, &info, current);
 }
 
 /*

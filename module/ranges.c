@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lol: syscall range tables (the seed's PT_ADDRANGE and PT_ONESHOT).
+ *
+ * A table is immutable once published except for its one-shot bits;
+ * LOL_SET_SYSCALL_RANGES replaces it as a whole under RCU, so a running
+ * thread sees either the old table or the new one, never a mix.
+ */
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
+
+#include "lol.h"
+
+static bool lol_action_ok(u32 action)
+{
+	return action >= LOL_RANGE_NATIVE && action <= LOL_RANGE_KILL;
+}
+
+static int lol_range_cmp(const void *a, const void *b)
+{
+	const struct lol_syscall_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static bool lol_table_uses(const struct lol_ranges *t, u32 action)
+{
+	int i;
+
+	if (t->def == action)
+		return true;
+	for (i = 0; i < t->nr; i++)
+		if (t->r[i].action == action)
+			return true;
+	return false;
+}
+
+/* Copies in, validates and sorts a table; NULL with flags == 0. */
+struct lol_ranges *lol_ranges_parse(const struct lol_syscall_ranges __user *u)
+{
+	struct lol_syscall_ranges *in;
+	struct lol_ranges *t;
+	int i, ret = -EINVAL;
+
+	in = memdup_user(u, sizeof(*in));
+	if (IS_ERR(in))
+		return ERR_CAST(in);
+	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
+	if (!t) {
+		ret = -ENOMEM;
+		goto out_free_in;
+	}
+
+	if (in->flags & ~(LOL_RANGES_GUEST | LOL_RANGES_MONITOR) || in->pad)
+		goto out_free_t;
+	for (i = 0; i < ARRAY_SIZE(in->reserved); i++)
+		if (in->reserved[i])
+			goto out_free_t;
+	if (!in->flags) {
+		/* Removal: nothing else may be set. */
+		if (in->nr_ranges || in->default_action || in->entry ||
+		    in->stack)
+			goto out_free_t;
+		kfree(t);
+		t = NULL;
+		ret = 0;
+		goto out_free_in;
+	}
+	if (in->nr_ranges > LOL_MAX_SYSCALL_RANGES ||
+	    !lol_action_ok(in->default_action))
+		goto out_free_t;
+	for (i = in->nr_ranges; i < LOL_MAX_SYSCALL_RANGES; i++)
+		if (memchr_inv(&in->ranges[i], 0, sizeof(in->ranges[i])))
+			goto out_free_t;
+
+	t->flags = in->flags;
+	t->nr = in->nr_ranges;
+	t->def = in->default_action;
+	memcpy(t->r, in->ranges, t->nr * sizeof(t->r[0]));
+	for (i = 0; i < t->nr; i++) {
+		struct lol_syscall_range *r = &t->r[i];
+
+		if (r->reserved || r->flags & ~LOL_RANGE_ONESHOT ||
+		    !lol_action_ok(r->action))
+			goto out_free_t;
+		if (r->start >= r->end || r->end > TASK_SIZE_MAX)
+			goto out_free_t;
+	}
+	sort(t->r, t->nr, sizeof(t->r[0]), lol_range_cmp, NULL);
+	for (i = 1; i < t->nr; i++)
+		if (t->r[i].start < t->r[i - 1].end)
+			goto out_free_t;
+
+	/* In-place reflection needs somewhere to go. */
+	if (t->flags & LOL_RANGES_MONITOR &&
+	    lol_table_uses(t, LOL_RANGE_REFLECT)) {
+		if (!in->entry || in->entry >= TASK_SIZE_MAX ||
+		    !in->stack || in->stack > TASK_SIZE_MAX ||
+		    !IS_ALIGNED(in->stack, 16))
+			goto out_free_t;
+	} else if (in->entry || in->stack) {
+		goto out_free_t;
+	}
+	t->entry = in->entry;
+	t->stack = in->stack;
+	kfree(in);
+	return t;
+
+out_free_t:
+	kfree(t);
+out_free_in:
+	kfree(in);
+	return ret ? ERR_PTR(ret) : NULL;
+}
+
+/* The action for a syscall instruction at @ip; disarms one-shot ranges. */
+u32 lol_ranges_action(struct lol_ranges *t, u64 ip)
+{
+	int i;
+
+	for (i = 0; i < t->nr; i++) {
+		const struct lol_syscall_range *r = &t->r[i];
+
+		if (ip < r->start)
+			break;
+		if (ip >= r->end)
+			continue;
+		if (!(r->flags & LOL_RANGE_ONESHOT))
+			return r->action;
+		if (test_and_set_bit(i, &t->disarmed))
+			return t->def;
+		return r->action;
+	}
+	return t->def;
+}
