@@ -255,7 +255,7 @@ int lol_as_ops(struct lol_guest *guest, struct lol_as_batch __user *ubatch)
 
 	/* Validate everything first: a bad op leaves the AS untouched. */
 	for (i = 0; i < batch.nr_ops; i++) {
-		ret = lol_as_op_check(&ops[i], as->mm->task_size, phys_size);
+		ret = lol_as_op_check(&ops[i], LOL_USER_LIMIT, phys_size);
 		if (ret)
 			goto out_put;
 	}

@@ -85,7 +85,7 @@ struct lol_ranges *lol_ranges_parse(const struct lol_syscall_ranges __user *u)
 		if (r->reserved || r->flags & ~LOL_RANGE_ONESHOT ||
 		    !lol_action_ok(r->action))
 			goto out_free_t;
-		if (r->start >= r->end || r->end > TASK_SIZE_MAX)
+		if (r->start >= r->end || r->end > LOL_USER_LIMIT)
 			goto out_free_t;
 	}
 	sort(t->r, t->nr, sizeof(t->r[0]), lol_range_cmp, NULL);
@@ -96,8 +96,8 @@ struct lol_ranges *lol_ranges_parse(const struct lol_syscall_ranges __user *u)
 	/* In-place reflection needs somewhere to go. */
 	if (t->flags & LOL_RANGES_MONITOR &&
 	    lol_table_uses(t, LOL_RANGE_REFLECT)) {
-		if (!in->entry || in->entry >= TASK_SIZE_MAX ||
-		    !in->stack || in->stack > TASK_SIZE_MAX ||
+		if (!in->entry || in->entry >= LOL_USER_LIMIT ||
+		    !in->stack || in->stack > LOL_USER_LIMIT ||
 		    !IS_ALIGNED(in->stack, 16))
 			goto out_free_t;
 	} else if (in->entry || in->stack) {

@@ -128,8 +128,13 @@ static void lol_task_leave(struct lol_vcpu *vcpu)
 		clear_task_syscall_work(tsk, SYSCALL_USER_DISPATCH);
 
 	tsk->rseq = vcpu->host_rseq;
-	/* Refresh the monitor's rseq cpu_id on the way out. */
-	rseq_set_notify_resume(tsk);
+	/*
+	 * Preemption and migration in guest mode were recorded in the event
+	 * mask but not acted on (rseq was NULL): let the monitor's rseq
+	 * area be updated on the way out.
+	 */
+	if (tsk->rseq_event_mask)
+		rseq_set_notify_resume(tsk);
 }
 
 /*

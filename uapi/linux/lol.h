@@ -204,7 +204,7 @@ struct lol_syscall_ranges {
 #define LOL_FAULT_WRITE		(1U << 1)
 #define LOL_FAULT_EXEC		(1U << 2)
 /* lol_run.fault.flags */
-#define LOL_FAULT_PRESENT	(1U << 0)	/* a page was mapped there */
+#define LOL_FAULT_PRESENT	(1U << 0)	/* the address is mapped (access denied) */
 
 /* lol_exit_syscall.flags */
 #define LOL_SYSCALL_COMPAT	(1U << 0)	/* 32-bit ABI (int $0x80) */

@@ -63,7 +63,9 @@ u32 lol_arch_signal_exit(int sig, const kernel_siginfo_t *info,
 			f->access = LOL_FAULT_WRITE;
 		else
 			f->access = LOL_FAULT_READ;
-		f->flags = t->error_code & X86_PF_PROT ? LOL_FAULT_PRESENT : 0;
+		/* Mapped but not allowed (SEGV_ACCERR), or beyond the file. */
+		f->flags = sig == SIGBUS || info->si_code == SEGV_ACCERR ||
+			   info->si_code == SEGV_PKUERR ? LOL_FAULT_PRESENT : 0;
 		return LOL_EXIT_FAULT;
 	}
 

@@ -10,7 +10,15 @@
 #include <linux/signal.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
+#include <asm/page.h>
+#include <asm/processor.h>
 #include <asm/ptrace.h>
+
+/*
+ * Guests get the 47-bit user address space that processes get by default,
+ * also on 5-level paging hosts (it is what the uapi documents).
+ */
+#define LOL_USER_LIMIT	DEFAULT_MAP_WINDOW
 
 struct lol_vcpu;
 struct lol_regs;

@@ -39,8 +39,8 @@ int lol_arch_check_regs(const struct lol_regs *regs)
 	if (regs->rflags & ~(LOL_RFLAGS_USER | LOL_RFLAGS_ON))
 		return -EINVAL;
 	/* Kernel and non-canonical addresses would fault on IRET/WRMSR. */
-	if (regs->rip >= TASK_SIZE_MAX || regs->fs_base >= TASK_SIZE_MAX ||
-	    regs->gs_base >= TASK_SIZE_MAX)
+	if (regs->rip >= LOL_USER_LIMIT || regs->fs_base >= LOL_USER_LIMIT ||
+	    regs->gs_base >= LOL_USER_LIMIT)
 		return -EINVAL;
 	return 0;
 }

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: boot Debian's kernel in QEMU, insmod lol.ko, run the selftests,
+# rmmod, judge the console log. See Documentation/testing.md.
+set -euo pipefail
+
+# shellcheck source=qemu/lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/qemu/lib.sh"
+
+usage() {
+	cat <<EOF
+usage: $0 [-h|--help]
+
+Runs the lol selftests in a QEMU VM. Expects built: lol.ko (make module),
+\$BUILD/selftests/tests.list and the binaries it names (make selftests),
+\$BUILD/bin/* (make userspace). Ends with "N passed, N failed, N skipped";
+exit 0 only when nothing failed.
+
+Environment:
+  LOL_TESTS="a b"     run only these tests (names from tests.list)
+  LOL_KERNEL=FILE     boot this bzImage instead of the cached Debian kernel
+  LOL_MODULE=FILE     module to load (default: ./lol.ko)
+  LOL_MODULE_PARAMS   insmod arguments
+  LOL_ACCEL=tcg|kvm   skip the KVM probe
+  LOL_SMP=N           vCPUs (default 2)
+  LOL_TIMEOUT=SECS    cap for the whole VM (default 1500)
+  LOL_TEST_TIMEOUT=S  per-test timeout (default: selftests 'settings'
+                      timeout=N, else 300)
+  LOL_VERBOSE=1       stream the raw console instead of progress lines
+  KVER, LOL_CACHE, BUILD as in the Makefile.
+
+Output: \$BUILD/check/console.log (the full serial console, kept).
+EOF
+}
+
+case ${1:-} in
+-h | --help) usage; exit 0 ;;
+'') ;;
+*) usage >&2; exit 2 ;;
+esac
+
+lol_env
+kernel=$(lol_kernel)
+module=${LOL_MODULE:-$LOL_ROOT/lol.ko}
+tdir=$BUILD/selftests
+out=$BUILD/check
+smp=${LOL_SMP:-2}
+vm_timeout=${LOL_TIMEOUT:-1500}
+
+[ -f "$module" ] || lol_die "no module at $module (make module)"
+lol_check_module_matches "$module" "$kernel"
+
+# Tests: LOL_TESTS, else tests.list (one basename a line; # comments).
+if [ -n "${LOL_TESTS:-}" ]; then
+	read -r -a tests <<<"$LOL_TESTS"
+elif [ -f "$tdir/tests.list" ]; then
+	mapfile -t tests < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$tdir/tests.list")
+else
+	lol_die "no $tdir/tests.list (make selftests)"
+fi
+for t in "${tests[@]}"; do
+	case $t in
+	*/* | .*) lol_die "bad test name '$t'" ;;
+	esac
+	[ -x "$tdir/$t" ] || lol_die "test $t: no executable $tdir/$t"
+done
+
+# Per-test timeout: kselftest's `settings` file (timeout=N).
+test_timeout=300
+for s in "$tdir/settings" "$LOL_ROOT/selftests/settings"; do
+	if [ -f "$s" ]; then
+		v=$(sed -n 's/^[[:space:]]*timeout[[:space:]]*=[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$s" | tail -n1)
+		[ -n "$v" ] && test_timeout=$v
+		break
+	fi
+done
+test_timeout=${LOL_TEST_TIMEOUT:-$test_timeout}
+
+# Payload: /lol.ko, /lol/tests (the whole selftests output dir, so helper
+# files are there too), /lol/bin, /lol/lib, /lol/env.
+rm -rf "$out/payload"
+mkdir -p "$out/payload/lol/tests" "$out/payload/lol/bin"
+cp "$module" "$out/payload/lol.ko"
+(cd "$tdir" && find . -type f ! -name '*.o' ! -name '*.d' ! -name '*.a' -print0 |
+	cpio --null -pdm --quiet "$out/payload/lol/tests")
+if [ -d "$BUILD/bin" ]; then
+	cp -a "$BUILD/bin/." "$out/payload/lol/bin/"
+fi
+if [ -d "$BUILD/lib" ] && compgen -G "$BUILD/lib/*.so*" >/dev/null; then
+	mkdir -p "$out/payload/lol/lib"
+	cp -a "$BUILD/lib/"*.so* "$out/payload/lol/lib/"
+fi
+{
+	printf 'LOL_TEST_LIST=%q\n' "${tests[*]}"
+	printf 'LOL_TEST_TIMEOUT=%q\n' "$test_timeout"
+	printf 'LOL_MODULE_PARAMS=%q\n' "${LOL_MODULE_PARAMS:-}"
+} >"$out/payload/lol/env"
+
+"$LOL_QEMU_DIR/mkinitramfs.sh" -o "$out/initramfs.cpio" \
+	-s "$LOL_QEMU_DIR/guest-check.sh" -p "$out/payload"
+
+accel=$(lol_pick_accel "$kernel")
+case $accel in
+kvm) cpu="host,-arch-capabilities" ;;
+*) cpu=max ;;
+esac
+log=$out/console.log
+lol_msg "kernel $kernel ($(lol_bzimage_version "$kernel"))"
+lol_msg "module $module, ${#tests[@]} test(s), per-test timeout ${test_timeout} s"
+lol_msg "accel $accel (-cpu $cpu), smp $smp, 1G, initramfs $(lol_size "$out/initramfs.cpio"), VM timeout ${vm_timeout} s"
+lol_msg "console log: $log"
+
+trap 'echo "lol: interrupted" >&2; exit 130' INT TERM
+start=$SECONDS
+set +e
+if [ "${LOL_VERBOSE:-0}" = 1 ]; then
+	"$LOL_QEMU_DIR/run-vm.sh" --kernel "$kernel" --initrd "$out/initramfs.cpio" \
+		--accel "$accel" --smp "$smp" --timeout "$vm_timeout" --log "$log"
+	vm_rc=$?
+else
+	"$LOL_QEMU_DIR/run-vm.sh" --kernel "$kernel" --initrd "$out/initramfs.cpio" \
+		--accel "$accel" --smp "$smp" --timeout "$vm_timeout" --log "$log" |
+		lol_awk_stream -v mode=stream -f "$LOL_QEMU_DIR/check.awk"
+	vm_rc=${PIPESTATUS[0]}
+fi
+set -e
+lol_msg "VM ran $((SECONDS - start)) s (exit $vm_rc)"
+
+awk -v mode=final -v expected="${tests[*]}" -v vm_rc="$vm_rc" \
+	-v vm_timeout="$vm_timeout" -f "$LOL_QEMU_DIR/check.awk" "$log"

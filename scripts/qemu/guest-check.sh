@@ -1,0 +1,89 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`, guest side (busybox sh; run by /init). Loads /lol.ko, runs
+# the test binaries in /lol/tests in order, unloads the module, dumps dmesg.
+# Everything the host judges is a line starting with "LOL-" (see
+# scripts/qemu/check.awk and Documentation/testing.md):
+#
+#   LOL-INSMOD: ok | fail rc=N
+#   LOL-TEST-BEGIN: NAME timeout=SECS
+#   ...the binary's own output (TAP)...
+#   LOL-TEST-END: NAME rc=N secs=S timedout=0|1
+#   LOL-RMMOD: ok | fail rc=N
+#   LOL-KMEMLEAK: ... (debug kernels: each line of a kmemleak report)
+#   LOL-TAINT: N
+#   LOL-DMESG-BEGIN / LOL-DMESG-END
+#   LOL-RESULT: done
+#
+# From /lol/env: LOL_TEST_LIST (names, in order), LOL_TEST_TIMEOUT (seconds
+# per binary), LOL_MODULE_PARAMS (insmod arguments).
+
+LOL_KO=/lol.ko
+export LOL_KO
+timeout=${LOL_TEST_TIMEOUT:-300}
+
+uptime_cs() {
+	# /proc/uptime in centiseconds ("1" prefix: no octal for "05")
+	read -r up _ </proc/uptime
+	echo $((${up%.*} * 100 + 1${up#*.} - 100))
+}
+
+# Debug kernels: forget leaks reported before the module came.
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo clear >/sys/kernel/debug/kmemleak
+fi
+
+# shellcheck disable=SC2086 # LOL_MODULE_PARAMS is a word list on purpose
+if insmod "$LOL_KO" ${LOL_MODULE_PARAMS:-}; then
+	echo "LOL-INSMOD: ok"
+	loaded=1
+else
+	echo "LOL-INSMOD: fail rc=$?"
+	loaded=0
+fi
+
+if [ "$loaded" = 1 ]; then
+	for t in ${LOL_TEST_LIST:-}; do
+		echo "LOL-TEST-BEGIN: $t timeout=$timeout"
+		start=$(uptime_cs)
+		# The binary writes straight to the console (a tty: line
+		# buffered), so its output survives a crash or a timeout.
+		(cd /lol/tests && exec timeout -s TERM -k 10 "$timeout" "/lol/tests/$t")
+		rc=$?
+		end=$(uptime_cs)
+		cs=$((end - start))
+		timedout=0
+		if [ "$cs" -ge $((timeout * 100)) ] &&
+			{ [ "$rc" -eq 143 ] || [ "$rc" -eq 137 ]; }; then
+			timedout=1
+		fi
+		echo
+		echo "LOL-TEST-END: $t rc=$rc secs=$((cs / 100)).$(printf '%02d' $((cs % 100))) timedout=$timedout"
+	done
+fi
+
+# A test may unload and reload the module; it must leave it loaded.
+if grep -q '^lol ' /proc/modules; then
+	if rmmod lol; then
+		echo "LOL-RMMOD: ok"
+	else
+		echo "LOL-RMMOD: fail rc=$?"
+	fi
+else
+	echo "LOL-RMMOD: fail module-not-loaded"
+fi
+
+# Debug kernels: let kmemleak look once more before dmesg is taken.
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan >/sys/kernel/debug/kmemleak
+	sed 's/^/LOL-KMEMLEAK: /' /sys/kernel/debug/kmemleak
+fi
+
+echo "LOL-TAINT: $(cat /proc/sys/kernel/tainted)"
+echo "LOL-DMESG-BEGIN"
+dmesg
+echo "LOL-DMESG-END"
+echo "LOL-RESULT: done"

@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Shared helpers for the lol QEMU harness. Sourced, never executed:
+#
+#   . "$(dirname "$0")/qemu/lib.sh"
+#
+# Sets LOL_ROOT (the repository), and after lol_env: KVER, KDIR, LOL_CACHE,
+# BUILD with the same defaults as the top-level Makefile, so every script
+# also works when run by hand outside make.
+
+LOL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LOL_QEMU_DIR="$LOL_ROOT/scripts/qemu"
+
+lol_msg() {
+	printf 'lol: %s\n' "$*"
+}
+
+lol_warn() {
+	printf 'lol: warning: %s\n' "$*" >&2
+}
+
+lol_die() {
+	printf 'lol: error: %s\n' "$*" >&2
+	exit 1
+}
+
+# Run a command as root: directly when we are root, else through sudo.
+lol_sudo() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		lol_die "need root (or sudo) to run: $*"
+	fi
+}
+
+# Fill in KVER, KDIR, LOL_CACHE and BUILD like the Makefile does.
+lol_env() {
+	if [ -z "${KVER:-}" ]; then
+		KVER=$("$LOL_ROOT/scripts/kver.sh") ||
+			lol_die "cannot tell the kernel version (run scripts/deps.sh)"
+	fi
+	KDIR=${KDIR:-/usr/src/linux-headers-$KVER}
+	LOL_CACHE=${LOL_CACHE:-${HOME:-/root}/.cache/lol}
+	BUILD=${BUILD:-$LOL_ROOT/build}
+	export KVER KDIR LOL_CACHE BUILD
+}
+
+# Path of the cached Debian kernel image for $KVER (see scripts/deps.sh).
+lol_cached_kernel() {
+	printf '%s\n' "$LOL_CACHE/kernel/$KVER/boot/vmlinuz-$KVER"
+}
+
+# The kernel to boot: $LOL_KERNEL, else the cached Debian image.
+lol_kernel() {
+	local k=${LOL_KERNEL:-$(lol_cached_kernel)}
+
+	[ -f "$k" ] || lol_die "no kernel image at $k (run 'make deps', or set LOL_KERNEL=/path/to/bzImage)"
+	printf '%s\n' "$k"
+}
+
+# Print the version string embedded in a bzImage's setup header (the same
+# text `file` shows), or nothing when the file is not a bzImage.
+lol_bzimage_version() {
+	local img=$1 magic off
+
+	magic=$(dd if="$img" bs=1 skip=514 count=4 2>/dev/null) || return 0
+	[ "$magic" = HdrS ] || return 0
+	off=$(od -An -tu2 -j526 -N2 "$img" | tr -d ' ')
+	[ -n "$off" ] || return 0
+	dd if="$img" bs=1 skip=$((off + 512)) count=256 2>/dev/null |
+		tr '\0' '\n' | head -n1 | cut -d' ' -f1
+}
+
+# vermagic of a .ko: its first word is the kernel release it was built for.
+lol_module_release() {
+	modinfo -F vermagic "$1" 2>/dev/null | cut -d' ' -f1
+}
+
+# Fail early and clearly when a module was not built for the kernel we boot.
+lol_check_module_matches() {
+	local ko=$1 kernel=$2 kv mv
+
+	kv=$(lol_bzimage_version "$kernel")
+	mv=$(lol_module_release "$ko")
+	if [ -n "$kv" ] && [ -n "$mv" ] && [ "$kv" != "$mv" ]; then
+		lol_die "$ko is built for $mv but $kernel is $kv (set KDIR/LOL_KERNEL consistently)"
+	fi
+}
+
+# awk reading a pipe line by line as lines arrive (mawk otherwise waits for
+# a full buffer before it looks at the first line).
+lol_awk_stream() {
+	if awk -W version 2>&1 | grep -q mawk; then
+		awk -W interactive "$@"
+	else
+		awk "$@"
+	fi
+}
+
+# Human-readable size of a file.
+lol_size() {
+	local b
+
+	b=$(stat -c %s "$1")
+	awk -v b="$b" 'BEGIN { printf "%.1f MiB", b / 1048576 }'
+}
+
+# The accelerator for `run-vm.sh --accel auto`: $LOL_ACCEL if set, else KVM if
+# /dev/kvm is usable and a probe boot of the same kernel reaches userspace
+# within LOL_KVM_PROBE_TIMEOUT (30 s), else TCG. The verdict is cached per
+# host kernel, QEMU binary and guest kernel in $LOL_CACHE/accel/ because a
+# failing probe costs the whole timeout (nested KVM on the CI machines hangs
+# after "Probing EDD").
+lol_pick_accel() {
+	local kernel=$1 key cache dir rc
+
+	case ${LOL_ACCEL:-} in
+	tcg | kvm)
+		printf '%s\n' "$LOL_ACCEL"
+		return 0
+		;;
+	'' | auto) ;;
+	*) lol_die "LOL_ACCEL must be tcg, kvm or auto, not '$LOL_ACCEL'" ;;
+	esac
+
+	if ! [ -r "${LOL_KVM_DEV:-/dev/kvm}" ] || ! [ -w "${LOL_KVM_DEV:-/dev/kvm}" ]; then
+		printf 'tcg\n'
+		return 0
+	fi
+
+	key=$(printf '%s|%s|%s|%s' "$(uname -r)" \
+		"$(stat -Lc '%s %Y' "$(command -v qemu-system-x86_64)")" \
+		"$kernel" "$(stat -Lc '%s %Y' "$kernel")" | cksum | cut -d' ' -f1)
+	cache="$LOL_CACHE/accel/$key"
+	if [ -f "$cache" ]; then
+		cat "$cache"
+		return 0
+	fi
+
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/lol-kvm-probe.XXXXXX")
+	printf 'echo LOL-KVM-PROBE-OK\n' >"$dir/guest.sh"
+	"$LOL_QEMU_DIR/mkinitramfs.sh" -o "$dir/initrd" -s "$dir/guest.sh" >&2
+	rc=0
+	"$LOL_QEMU_DIR/run-vm.sh" --kernel "$kernel" --initrd "$dir/initrd" \
+		--accel kvm --smp 1 --timeout "${LOL_KVM_PROBE_TIMEOUT:-30}" \
+		--log "$dir/console.log" >/dev/null 2>&1 || rc=$?
+	mkdir -p "$LOL_CACHE/accel"
+	if [ "$rc" -eq 0 ] && grep -q '^LOL-KVM-PROBE-OK' "$dir/console.log"; then
+		printf 'kvm\n' >"$cache"
+	else
+		lol_warn "KVM probe did not reach userspace (rc $rc); using TCG (cached in $cache)"
+		printf 'tcg\n' >"$cache"
+	fi
+	rm -rf "$dir"
+	cat "$cache"
+}

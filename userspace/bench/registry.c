@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Table order of the benchmarks and the goals they are judged by.
+ * A new benchmark: define a const struct bench in its mechanism file,
+ * declare it here and put it in bench_registry[] inside its group.
+ */
+#include "bench.h"
+
+extern const struct bench
+	bench_native_getpid, bench_lol_runloop, bench_lol_reflect,
+	bench_ptrace_sysemu, bench_seccomp_trap, bench_sud,
+	bench_seccomp_unotify, bench_seccomp_unotify_sync,
+	bench_pipe_pingpong,
+	bench_lol_fault, bench_sigsegv_mprotect,
+	bench_lol_asswitch, bench_futex_handoff,
+	bench_lol_hosttax, bench_hosttax_nolol,
+	bench_seed_ctxsw, bench_seed_lat_pipe, bench_seed_lat_unix,
+	bench_seed_lat_tcp, bench_seed_file_reread, bench_seed_mmap_reread;
+
+const struct bench *const bench_registry[] = {
+	/* guest-syscall round trip: one trivial syscall (getpid) */
+	&bench_native_getpid,		/* reference: must stay first */
+	&bench_lol_runloop,
+	&bench_lol_reflect,
+	&bench_ptrace_sysemu,
+	&bench_seccomp_trap,
+	&bench_sud,
+	&bench_seccomp_unotify,
+	&bench_seccomp_unotify_sync,
+	&bench_pipe_pingpong,
+	/* guest page fault round trip */
+	&bench_lol_fault,
+	&bench_sigsegv_mprotect,
+	/* address-space switch */
+	&bench_lol_asswitch,
+	&bench_futex_handoff,
+	/* host tax on an unrelated process */
+	&bench_lol_hosttax,
+	&bench_hosttax_nolol,
+	/* the seed's host table */
+	&bench_seed_ctxsw,
+	&bench_seed_lat_pipe,
+	&bench_seed_lat_unix,
+	&bench_seed_lat_tcp,
+	&bench_seed_file_reread,
+	&bench_seed_mmap_reread,
+};
+const size_t bench_registry_len =
+	sizeof(bench_registry) / sizeof(bench_registry[0]);
+
+const struct bench_goal bench_goals[] = {
+	{ "G1", "lol run-loop round trip <= 4x native getpid",
+	  "lol-runloop", { "native-getpid", NULL }, GOAL_RATIO_LE, 4.0 },
+	{ "G2", "lol run-loop >= 3x faster than SUD/seccomp SIGSYS",
+	  "lol-runloop", { "sud", "seccomp-trap" }, GOAL_SPEEDUP_GE, 3.0 },
+	{ "G3", "lol run-loop >= 10x faster than ptrace",
+	  "lol-runloop", { "ptrace-sysemu", NULL }, GOAL_SPEEDUP_GE, 10.0 },
+	{ "G4", "host tax of a busy lol guest <= 5%",
+	  "lol-hosttax", { "hosttax-nolol", NULL }, GOAL_TAX_LE, 0.05 },
+};
+const size_t bench_goals_len = sizeof(bench_goals) / sizeof(bench_goals[0]);
