@@ -24,7 +24,9 @@
  *                  hosttax_run); a competitor process keeps a lol guest
  *                  busy meanwhile.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,121 +39,318 @@ struct lol_bench {
 	int devfd;		/* /dev/lol */
 	int ready_fd;		/* lol-hosttax competitor: status pipe */
 	pid_t competitor;	/* lol-hosttax only */
-	/* LEAD: guest/vCPU fds, struct lol_run *, AS handles, addresses. */
 };
 
 static struct lol_bench lol_bench = {
 	.devfd = -1, .ready_fd = -1, .competitor = -1,
 };
 
-/* ================================================================
- * LEAD: implement against liblol.  Build with the liblol hook in the
- * Makefile (it defines HAVE_LIBLOL).  Contract:
- *   - *_prepare(): create the guest / vCPU / AS(s), load the guest code,
- *     run it once and check the result; return 0, or a negative errno
- *     with bench_fail(st, err, "what failed: %m") for the reason.
- *   - *_measure(): exactly @iters ops, untimed inside; 0 or -errno.
- *   - -ENOSYS (no reason) shows as "n/a (not yet implemented)".
- * ================================================================
+/*
+ * The lol measurements, against liblol's mini-guest layer. Guest code is
+ * position-independent asm copied into phys page 0 and mapped at
+ * LB_CODE in each AS; LB_DATA pages are what the fault row maps and
+ * unmaps.
  */
-#ifdef HAVE_LIBLOL
-/* #include <lol.h>  -- liblol's header */
-#endif
+#include <sys/mman.h>
+#include "guest.h"
+
+#define LB_PHYS		(16 * 4096)
+#define LB_CODE		0x400000ULL
+#define LB_DATA_A	0x600000ULL
+#define LB_DATA_B	0x601000ULL
+
+/* getpid in a loop; the monitor's answer is checked like the baselines. */
+LOL_GUEST_ASM(lb_getpid_loop,
+	"1: mov $39, %eax\n\t"
+	"syscall\n\t"
+	"cmp $0x10151015, %rax\n\t"
+	"je 1b\n\t"
+	"ud2\n");
+
+/* Writes page A then page B forever: each fault is one operation. */
+LOL_GUEST_ASM(lb_touch_ab,
+	"1: movq $1, (%rbx)\n\t"
+	"movq $2, (%rbp)\n\t"
+	"jmp 1b\n");
+
+/* Exits at once, from any AS. */
+LOL_GUEST_ASM(lb_exit_now,
+	"1: mov $39, %eax\n\t"
+	"syscall\n\t"
+	"jmp 1b\n");
+
+/* Busy in guest mode, with a syscall exit every few million cycles. */
+LOL_GUEST_ASM(lb_busy,
+	"1: mov $4000000, %edx\n\t"
+	"2: dec %edx\n\t"
+	"jnz 2b\n\t"
+	"mov $39, %eax\n\t"
+	"syscall\n\t"
+	"jmp 1b\n");
+
+/* Monitor-mode code whose syscall instruction is reflected in place. */
+long lb_reflected_getpid(void);
+extern const char lb_reflected_sys[];
+__asm__(".pushsection .text\n"
+	".globl lb_reflected_getpid\n"
+	".type lb_reflected_getpid, @function\n"
+	"lb_reflected_getpid:\n\t"
+	"mov $39, %eax\n"
+	".globl lb_reflected_sys\n"
+	"lb_reflected_sys:\n\t"
+	"syscall\n\t"
+	"ret\n"
+	".size lb_reflected_getpid, .-lb_reflected_getpid\n"
+	".popsection\n");
+
+struct lb_guest {
+	struct lol_vm vm;
+	struct lol_vcpu vcpu;
+	__u32 as[2];
+	bool up;
+};
+
+static struct lb_guest lb_g;
+static char lb_upcall_stack[64 * 1024] __attribute__((aligned(16)));
+
+static int lb_fail(struct bench_state *st, const char *what)
+{
+	return bench_fail(st, errno ? errno : EIO, "%s: %m", what);
+}
+
+/* A guest with one vcpu and @nr_as ASs running @code at LB_CODE. */
+static int lb_guest_up(struct bench_state *st, const void *code, size_t len,
+		       int nr_as)
+{
+	struct lb_guest *g = &lb_g;
+	int i;
+
+	if (lol_vm_create(&g->vm, LB_PHYS))
+		return lb_fail(st, "guest");
+	g->up = true;
+	if (lol_vm_add_vcpu(&g->vm, 0, &g->vcpu))
+		return lb_fail(st, "vcpu");
+	if (lol_vm_load(&g->vm, 0, code, len))
+		return lb_fail(st, "load");
+	for (i = 0; i < nr_as; i++) {
+		if (lol_vm_new_as(&g->vm, &g->as[i]) ||
+		    lol_vm_map(&g->vm, g->as[i], LB_CODE, 0, 4096,
+			       LOL_PROT_READ | LOL_PROT_EXEC))
+			return lb_fail(st, "address space");
+	}
+	lol_vcpu_set_entry(&g->vcpu, g->as[0], LB_CODE, 0);
+	return 0;
+}
+
+static void lb_guest_down(void)
+{
+	struct lb_guest *g = &lb_g;
+
+	if (!g->up)
+		return;
+	lol_vcpu_destroy(&g->vcpu);
+	lol_vm_destroy(&g->vm);
+	g->up = false;
+}
+
+/* One LOL_RUN that must end with @reason. */
+static int lb_run(struct bench_state *st, __u32 reason)
+{
+	struct lol_run *run = lb_g.vcpu.run;
+
+	if (lol_run(lb_g.vcpu.fd))
+		return lb_fail(st, "LOL_RUN");
+	if (run->exit_reason != reason)
+		return bench_fail(st, EIO, "unexpected exit %s at %#llx",
+				  lol_exit_name(run->exit_reason),
+				  (unsigned long long)run->regs.rip);
+	return 0;
+}
 
 /* Does the module offer @cap (LOL_CHECK_EXTENSION)?  0: yes. */
 static int lol_need_cap(struct bench_state *st, struct lol_bench *lb,
 			const char *cap)
 {
-	(void)st;
-	(void)lb;
-	(void)cap;
-	return 0;	/* LEAD: query the capability; bench_fail() if absent */
+	unsigned long need = strcmp(cap, "in-place reflection") ?
+			     LOL_CAP_RUN : LOL_CAP_REFLECT;
+
+	if (lol_check_extension(lb->devfd, need) <= 0)
+		return bench_fail(st, ENOTSUP, "%s not supported by this lol.ko",
+				  cap);
+	return 0;
 }
 
 static int lol_runloop_prepare(struct bench_state *st, struct lol_bench *lb)
 {
-	(void)st;
+	int rc;
+
 	(void)lb;
-	return -ENOSYS;	/* LEAD */
+	rc = lb_guest_up(st, lb_getpid_loop_start,
+			 LOL_GUEST_SIZE(lb_getpid_loop), 1);
+	if (rc)
+		return rc;
+	rc = lb_run(st, LOL_EXIT_SYSCALL);
+	if (rc)
+		return rc;
+	if (lb_g.vcpu.run->syscall.nr != 39)
+		return bench_fail(st, EIO, "guest syscall %llu, not getpid",
+				  (unsigned long long)lb_g.vcpu.run->syscall.nr);
+	return 0;
 }
 
 static int lol_runloop_measure(struct bench_state *st, struct lol_bench *lb,
 			       uint64_t iters)
 {
-	(void)st;
+	struct lol_run *run = lb_g.vcpu.run;
+	uint64_t i;
+
 	(void)lb;
-	(void)iters;
-	return -ENOSYS;	/* LEAD */
+	for (i = 0; i < iters; i++) {
+		run->regs.rax = BENCH_MAGIC_RET;
+		if (lol_run(lb_g.vcpu.fd) || run->exit_reason != LOL_EXIT_SYSCALL)
+			return lb_run(st, LOL_EXIT_SYSCALL) ?: -EIO;
+	}
+	return 0;
+}
+
+/* The upcall: emulate getpid and go back without a signal frame. */
+static void lb_upcall(void)
+{
+	lb_g.vcpu.run->regs.rax = BENCH_MAGIC_RET;
+	lol_resume(lb_g.vcpu.fd);
+	_exit(99);	/* LOL_RESUME does not return when it works */
 }
 
 static int lol_reflect_prepare(struct bench_state *st, struct lol_bench *lb)
 {
-	(void)st;
+	struct lol_syscall_ranges t = {
+		.flags = LOL_RANGES_MONITOR,
+		.nr_ranges = 1,
+		.default_action = LOL_RANGE_NATIVE,
+		.entry = (unsigned long)lb_upcall,
+		.stack = (unsigned long)(lb_upcall_stack +
+					 sizeof(lb_upcall_stack)),
+	};
+	int rc;
+
 	(void)lb;
-	return -ENOSYS;	/* LEAD */
+	rc = lb_guest_up(st, lb_exit_now_start, LOL_GUEST_SIZE(lb_exit_now), 1);
+	if (rc)
+		return rc;
+	t.ranges[0].start = (unsigned long)lb_reflected_sys;
+	t.ranges[0].end = t.ranges[0].start + 2;
+	t.ranges[0].action = LOL_RANGE_REFLECT;
+	if (lol_set_syscall_ranges(lb_g.vcpu.fd, &t))
+		return lb_fail(st, "LOL_SET_SYSCALL_RANGES");
+	if (lb_reflected_getpid() != BENCH_MAGIC_RET)
+		return bench_fail(st, EIO, "reflected getpid: wrong result");
+	return 0;
 }
 
 static int lol_reflect_measure(struct bench_state *st, struct lol_bench *lb,
 			       uint64_t iters)
 {
+	uint64_t i;
+
 	(void)st;
 	(void)lb;
-	(void)iters;
-	return -ENOSYS;	/* LEAD */
+	for (i = 0; i < iters; i++)
+		if (lb_reflected_getpid() != BENCH_MAGIC_RET)
+			return -EIO;
+	return 0;
 }
 
 static int lol_fault_prepare(struct bench_state *st, struct lol_bench *lb)
 {
-	(void)st;
+	struct lol_run *run;
+	int rc;
+
 	(void)lb;
-	return -ENOSYS;	/* LEAD */
+	rc = lb_guest_up(st, lb_touch_ab_start, LOL_GUEST_SIZE(lb_touch_ab), 1);
+	if (rc)
+		return rc;
+	run = lb_g.vcpu.run;
+	run->regs.rbx = LB_DATA_A;
+	run->regs.rbp = LB_DATA_B;
+	rc = lb_run(st, LOL_EXIT_FAULT);
+	if (rc)
+		return rc;
+	if (run->fault.addr != LB_DATA_A)
+		return bench_fail(st, EIO, "fault at %#llx, not page A",
+				  (unsigned long long)run->fault.addr);
+	return 0;
 }
 
+/* One op: the faulting page is mapped, the other unmapped, re-run. */
 static int lol_fault_measure(struct bench_state *st, struct lol_bench *lb,
 			     uint64_t iters)
 {
-	(void)st;
+	struct lol_run *run = lb_g.vcpu.run;
+	struct lol_as_op ops[2] = {
+		{ .op = LOL_AS_MAP, .prot = LOL_PROT_READ | LOL_PROT_WRITE,
+		  .size = 4096, .phys = 4096 },
+		{ .op = LOL_AS_UNMAP, .size = 4096 },
+	};
+	uint64_t i;
+
 	(void)lb;
-	(void)iters;
-	return -ENOSYS;	/* LEAD */
+	for (i = 0; i < iters; i++) {
+		__u64 hit = run->fault.addr;
+
+		ops[0].addr = hit;
+		ops[1].addr = hit == LB_DATA_A ? LB_DATA_B : LB_DATA_A;
+		if (lol_as_ops(lb_g.vm.guest, lb_g.as[0], ops, 2, NULL))
+			return lb_fail(st, "LOL_AS_OPS");
+		if (lol_run(lb_g.vcpu.fd) || run->exit_reason != LOL_EXIT_FAULT ||
+		    run->fault.addr != ops[1].addr)
+			return bench_fail(st, EIO, "fault exit expected");
+	}
+	return 0;
 }
 
 static int lol_asswitch_prepare(struct bench_state *st, struct lol_bench *lb)
 {
-	(void)st;
 	(void)lb;
-	return -ENOSYS;	/* LEAD */
+	return lb_guest_up(st, lb_exit_now_start, LOL_GUEST_SIZE(lb_exit_now),
+			   2) ?: lb_run(st, LOL_EXIT_SYSCALL);
 }
 
 static int lol_asswitch_measure(struct bench_state *st, struct lol_bench *lb,
 				uint64_t iters)
 {
+	struct lol_run *run = lb_g.vcpu.run;
+	uint64_t i;
+
 	(void)st;
 	(void)lb;
-	(void)iters;
-	return -ENOSYS;	/* LEAD */
+	for (i = 0; i < iters; i++) {
+		run->as_id = lb_g.as[i & 1];
+		if (lol_run(lb_g.vcpu.fd) || run->exit_reason != LOL_EXIT_SYSCALL)
+			return -EIO;
+	}
+	return 0;
 }
 
 /*
- * Runs in the competitor process (pinned to another CPU when there is
- * one; /dev/lol is not open in it: open it here): create a guest, then
- * report readiness with the status of that
- * setup (0 or -errno) through @ready_fd BEFORE entering the busy run
- * loop, and never return while it is fine.  The guest should stay busy
- * in guest mode with an exit now and then (e.g. a syscall every so
- * often) so that the run loop is live.
+ * Runs in the competitor process: a guest that stays in guest mode with
+ * a syscall exit now and then, for as long as the benchmark lasts.
  */
 static void lol_busy_guest(struct lol_bench *lb, int ready_fd)
 {
-	int status = -ENOSYS;	/* LEAD: set up the guest, status = 0 */
+	struct bench_state st = { 0 };
+	int status;
 
 	(void)lb;
+	status = lb_guest_up(&st, lb_busy_start, LOL_GUEST_SIZE(lb_busy), 1);
+	if (!status && lol_run(lb_g.vcpu.fd))
+		status = -errno;
 	if (write(ready_fd, &status, sizeof(status)) != sizeof(status))
 		_exit(1);
 	if (status)
 		_exit(0);
 	for (;;)
-		;	/* LEAD: the busy LOL_RUN loop */
+		if (lol_run(lb_g.vcpu.fd) && errno != EINTR)
+			_exit(1);
 }
 
 /* ================= end of LEAD section ================= */
@@ -180,7 +379,7 @@ static void lol_teardown(struct bench_state *st)
 {
 	struct lol_bench *lb = st->priv;
 
-	/* LEAD: release guest/vCPU/AS objects (or let the child exit). */
+	lb_guest_down();
 	bench_kill_peer(&lb->competitor);
 	if (lb->devfd >= 0)
 		close(lb->devfd);
