@@ -38,7 +38,7 @@ selftests: userspace
 	$(MAKE) -C selftests OUTPUT=$(BUILD)/selftests
 
 check: deps
-	$(MAKE) module userspace selftests
+	$(MAKE) module userspace selftests style sparse
 	scripts/check.sh
 
 demo: deps
@@ -55,8 +55,11 @@ deps:
 style:
 	scripts/style.sh
 
+# sparse over every module file; any warning fails.
 sparse:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules
+	@mkdir -p $(BUILD)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules 2>&1 | tee $(BUILD)/sparse.log
+	@! grep -E '(warning|error):' $(BUILD)/sparse.log
 
 install: module userspace
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install

@@ -43,6 +43,12 @@ static const int lol_sync_sigs[] = {
 	SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV, SIGSYS
 };
 
+/* current's sighand: it only changes under current itself (exec). */
+static struct sighand_struct *lol_sighand(void)
+{
+	return rcu_dereference_protected(current->sighand, 1);
+}
+
 /* Threads in guest mode, keyed by task. */
 static DEFINE_HASHTABLE(lol_running, 7);
 static DEFINE_SPINLOCK(lol_running_lock);
@@ -71,7 +77,8 @@ static struct lol_vcpu *lol_current_vcpu(void)
 static void lol_task_enter(struct lol_vcpu *vcpu)
 {
 	struct task_struct *tsk = current;
-	struct k_sigaction *ka = tsk->sighand->action;
+	struct sighand_struct *sh = lol_sighand();
+	struct k_sigaction *ka = sh->action;
 	int i, sig;
 
 	/* rseq's area is in the monitor's AS; the guest must not see it. */
@@ -93,26 +100,27 @@ static void lol_task_enter(struct lol_vcpu *vcpu)
 	}
 	vcpu->blocked_changed = tsk->blocked.sig[0] & LOL_SYNC_SIGNALS;
 	if (vcpu->blocked_changed) {
-		spin_lock_irq(&tsk->sighand->siglock);
+		spin_lock_irq(&sh->siglock);
 		vcpu->host_blocked = tsk->blocked;
 		sigdelsetmask(&tsk->blocked, LOL_SYNC_SIGNALS);
 		recalc_sigpending();
-		spin_unlock_irq(&tsk->sighand->siglock);
+		spin_unlock_irq(&sh->siglock);
 	}
 }
 
 static void lol_task_leave(struct lol_vcpu *vcpu)
 {
 	struct task_struct *tsk = current;
+	struct sighand_struct *sh = lol_sighand();
 	int i, sig;
 
 	if (vcpu->host_ign || vcpu->blocked_changed) {
-		spin_lock_irq(&tsk->sighand->siglock);
+		spin_lock_irq(&sh->siglock);
 		for (i = 0; i < ARRAY_SIZE(lol_sync_sigs); i++) {
 			struct k_sigaction *ka;
 
 			sig = lol_sync_sigs[i];
-			ka = &tsk->sighand->action[sig - 1];
+			ka = &sh->action[sig - 1];
 			if ((vcpu->host_ign & sigmask(sig)) &&
 			    ka->sa.sa_handler == SIG_DFL)
 				ka->sa.sa_handler = SIG_IGN;
@@ -121,7 +129,7 @@ static void lol_task_leave(struct lol_vcpu *vcpu)
 			tsk->blocked = vcpu->host_blocked;
 			recalc_sigpending();
 		}
-		spin_unlock_irq(&tsk->sighand->siglock);
+		spin_unlock_irq(&sh->siglock);
 	}
 
 	if (!vcpu->host_sud)
@@ -351,9 +359,9 @@ static void lol_guest_signal(struct lol_vcpu *vcpu)
 
 	if (tsk->pending.signal.sig[0] & LOL_SYNC_SIGNALS) {
 		siginitsetinv(&mask, LOL_SYNC_SIGNALS);
-		spin_lock_irq(&tsk->sighand->siglock);
+		spin_lock_irq(&lol_sighand()->siglock);
 		sig = dequeue_signal(tsk, &mask, &info, &type);
-		spin_unlock_irq(&tsk->sighand->siglock);
+		spin_unlock_irq(&lol_sighand()->siglock);
 	}
 
 	if (sig > 0 && info.si_code > 0) {
