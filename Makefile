@@ -64,7 +64,9 @@ sparse:
 install: module userspace
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 	install -D -m 0644 uapi/linux/lol.h $(DESTDIR)$(PREFIX)/include/linux/lol.h
-	install -D -m 0644 uapi/arch/x86/asm/lol.h $(DESTDIR)$(PREFIX)/include/lol/asm/lol.h
+	install -D -m 0644 uapi/arch/x86/asm/lol.h $(DESTDIR)$(PREFIX)/include/asm/lol.h
+	install -D -m 0644 userspace/lib/liblol.h $(DESTDIR)$(PREFIX)/include/lol/liblol.h
+	install -D -m 0644 userspace/lib/guest.h $(DESTDIR)$(PREFIX)/include/lol/guest.h
 	install -D -m 0755 $(BUILD)/bin/lolctl $(DESTDIR)$(PREFIX)/bin/lolctl
 	install -D -m 0644 $(BUILD)/lib/liblol.a $(DESTDIR)$(PREFIX)/lib/liblol.a
 	install -D -m 0644 udev/60-lol.rules $(DESTDIR)/etc/udev/rules.d/60-lol.rules

@@ -64,10 +64,12 @@ int lol_as_create(struct lol_guest *guest, u32 *id)
 		ret = -ENOSPC;
 		goto err_unlock;
 	}
-	ret = xa_alloc(&guest->as_xa, &as->id, as, xa_limit_32b,
-		       GFP_KERNEL_ACCOUNT);
-	if (ret)
+	/* Cyclic: a stale id must not silently name a new AS. */
+	ret = xa_alloc_cyclic(&guest->as_xa, &as->id, as, xa_limit_32b,
+			      &guest->next_as_id, GFP_KERNEL_ACCOUNT);
+	if (ret < 0)
 		goto err_unlock;
+	ret = 0;
 	guest->nr_as++;
 	mutex_unlock(&guest->lock);
 	*id = as->id;

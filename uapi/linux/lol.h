@@ -38,7 +38,7 @@
 #define LOL_CAP_MAX_AS		4	/* returns the AS limit per guest */
 #define LOL_CAP_AS_BATCH	5	/* returns the max ops per AS batch */
 #define LOL_CAP_MAX_MAPPINGS	6	/* returns the mapping limit per AS */
-#define LOL_CAP_FPU		7	/* returns the xsave buffer size */
+#define LOL_CAP_FPU		7	/* returns the LOL_GET/SET_FPU buffer size */
 #define LOL_CAP_KICK		8	/* LOL_KICK and LOL_EXIT_KICK */
 #define LOL_CAP_IMMEDIATE_EXIT	9	/* lol_run.immediate_exit */
 #define LOL_CAP_SYSCALL_RANGES	10	/* returns max ranges (LOL_SET_SYSCALL_RANGES) */
@@ -73,10 +73,13 @@ struct lol_phys_memory {
 };
 #define LOL_SET_PHYS_MEMORY	_IOW(LOLIO, 0x41, struct lol_phys_memory)
 
-/* Creates an empty guest address space; its id is written to as_id. */
+/*
+ * Creates an empty guest address space; its id is written to as_id. Ids
+ * are not reused soon after LOL_DESTROY_AS (they are allocated cyclically).
+ */
 struct lol_create_as {
 	__u32 flags;		/* must be 0 */
-	__u32 as_id;		/* out */
+	__u32 as_id;		/* out; must be 0 on input */
 	__u64 reserved[3];
 };
 #define LOL_CREATE_AS		_IOWR(LOLIO, 0x42, struct lol_create_as)
@@ -102,16 +105,20 @@ struct lol_as_op {
 };
 
 /*
- * Batch of AS operations, applied in order. On failure the ioctl returns
- * the first error; nr_done tells how many ops were applied completely
- * (ops[nr_done] is the one that failed; later ops were not attempted).
+ * Batch of AS operations, applied in order. Every op is checked before
+ * the first is applied: an invalid op fails the ioctl with -EINVAL (or
+ * -ENXIO without phys memory) with nothing applied and nr_done = its
+ * index. An error while applying (-ENOMEM, -ENOSPC, -EACCES, ...) leaves
+ * ops[0 .. nr_done) applied and ops[nr_done] possibly half done (as after
+ * a failed mmap(MAP_FIXED) or mprotect), later ops untouched. Addresses
+ * are guest virtual, below LOL_USER_ADDR_LIMIT.
  */
 struct lol_as_batch {
 	__u32 as_id;
 	__u32 nr_ops;		/* 1 .. LOL_CAP_AS_BATCH */
 	__u64 ops;		/* user pointer to struct lol_as_op[nr_ops] */
 	__u32 flags;		/* must be 0 */
-	__u32 nr_done;		/* out */
+	__u32 nr_done;		/* out; must be 0 on input */
 	__u64 reserved[2];
 };
 #define LOL_AS_OPS		_IOWR(LOLIO, 0x44, struct lol_as_batch)
@@ -190,6 +197,11 @@ struct lol_syscall_ranges {
 
 /* lol_run.exit_reason */
 #define LOL_EXIT_NONE		0
+/*
+ * LOL_EXIT_SYSCALL: regs.rax holds the syscall number, regs.rip points past
+ * the instruction, rcx/r11 hold what the instruction put there; set
+ * regs.rax to the result and LOL_RUN again.
+ */
 #define LOL_EXIT_SYSCALL	1	/* guest executed a system call */
 #define LOL_EXIT_FAULT		2	/* guest page fault not served by a map */
 #define LOL_EXIT_TRAP		3	/* guest exception (vector in trap) */

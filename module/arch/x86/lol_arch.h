@@ -7,7 +7,9 @@
 #ifndef _LOL_ARCH_X86_H
 #define _LOL_ARCH_X86_H
 
+#include <linux/build_bug.h>
 #include <linux/signal.h>
+#include <asm/lol.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 #include <asm/page.h>
@@ -16,9 +18,10 @@
 
 /*
  * Guests get the 47-bit user address space that processes get by default,
- * also on 5-level paging hosts (it is what the uapi documents).
+ * also on 5-level paging hosts (LOL_USER_ADDR_LIMIT in the uapi).
  */
-#define LOL_USER_LIMIT	DEFAULT_MAP_WINDOW
+#define LOL_USER_LIMIT	LOL_USER_ADDR_LIMIT
+static_assert(LOL_USER_ADDR_LIMIT == DEFAULT_MAP_WINDOW);
 
 struct lol_vcpu;
 struct lol_regs;

@@ -8,9 +8,17 @@
 #include <linux/types.h>
 
 /*
+ * Guest addresses (AS ops, rip, fs_base, gs_base, syscall ranges) are
+ * below this limit: the 47-bit user address space, also on hosts with
+ * 5-level paging.
+ */
+#define LOL_USER_ADDR_LIMIT	0x00007ffffffff000ULL
+
+/*
  * 64-bit user mode only: CS/SS are the host's 64-bit user selectors and
  * DS/ES/FS/GS selectors are 0. rflags accepts the arithmetic flags, TF,
- * DF, AC and ID; IF is always set and the rest is rejected with -EINVAL.
+ * DF, AC and ID; IF and bit 1 are forced on (passing them is fine), any
+ * other bit is rejected with -EINVAL.
  */
 struct lol_regs {
 	__u64 rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lol selftests: helpers that need no harness. See test_util.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "test_util.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+const char *lol_errno_name(int err)
+{
+	static const struct {
+		int err;
+		const char *name;
+	} names[] = {
+#define E(x)	{ x, #x }
+		E(EPERM), E(ENOENT), E(ESRCH), E(EINTR), E(EIO), E(ENXIO),
+		E(E2BIG), E(ENOEXEC), E(EBADF), E(ECHILD), E(EAGAIN),
+		E(ENOMEM), E(EACCES), E(EFAULT), E(EBUSY), E(EEXIST),
+		E(EXDEV), E(ENODEV), E(ENOTDIR), E(EISDIR), E(EINVAL),
+		E(ENFILE), E(EMFILE), E(ENOTTY), E(EFBIG), E(ENOSPC),
+		E(ESPIPE), E(EROFS), E(EPIPE), E(ERANGE), E(EDEADLK),
+		E(ENOSYS), E(ELOOP), E(EOVERFLOW), E(EOPNOTSUPP),
+		E(ETIMEDOUT), E(ECANCELED), E(EKEYREJECTED),
+#undef E
+	};
+	static char buf[4][16];
+	static unsigned int next;
+	char *b;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (names[i].err == err)
+			return names[i].name;
+	b = buf[next++ % ARRAY_SIZE(buf)];
+	snprintf(b, sizeof(buf[0]), "E%d", err);
+	return b;
+}
+
+long lol_meminfo_kb(const char *field)
+{
+	size_t len = strlen(field);
+	char line[256];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, field, len) && line[len] == ':') {
+			if (sscanf(line + len + 1, "%ld", &val) != 1)
+				val = -1;
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+long long lol_slabinfo_bytes(void)
+{
+	unsigned long active, num, objsize;
+	long long total = 0;
+	char line[512], name[128];
+	FILE *f;
+
+	f = fopen("/proc/slabinfo", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		/* name <active_objs> <num_objs> <objsize> ... */
+		if (sscanf(line, "%127s %lu %lu %lu", name, &active, &num,
+			   &objsize) != 4)
+			continue;
+		total += (long long)num * objsize;
+	}
+	fclose(f);
+	return total;
+}
+
+int lol_raise_nofile(unsigned long nr)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -1;
+	if (rl.rlim_cur >= nr)
+		return 0;
+	rl.rlim_cur = nr;
+	if (rl.rlim_max < nr)
+		rl.rlim_max = nr;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+int lol_fd_cloexec(int fd)
+{
+	int flags = fcntl(fd, F_GETFD);
+
+	if (flags < 0)
+		return -1;
+	return !!(flags & FD_CLOEXEC);
+}

@@ -1,0 +1,84 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# lolctl_test.sh: the lolctl tool against the loaded module (TAP output).
+# Runs lolctl from $LOLCTL, else from PATH; SKIPs (exit 4) without one.
+
+LOLCTL=${LOLCTL:-lolctl}
+ksft_skip=4
+n=0
+failed=0
+out=${TMPDIR:-/tmp}/lolctl_test.$$
+
+cleanup() {
+	rm -f "$out"
+}
+trap cleanup EXIT
+
+echo "TAP version 13"
+if ! command -v "$LOLCTL" >/dev/null 2>&1; then
+	echo "1..0 # SKIP no lolctl in PATH (set LOLCTL)"
+	exit $ksft_skip
+fi
+echo "1..6"
+
+# result NAME OK [DIAGNOSTIC]
+result() {
+	n=$((n + 1))
+	if [ "$2" = 0 ]; then
+		echo "ok $n $1"
+	else
+		echo "not ok $n $1"
+		[ -n "$3" ] && echo "# $3"
+		failed=1
+	fi
+}
+
+# 1: info works and shows version 1 and the run page size
+"$LOLCTL" info >"$out" 2>&1
+rc=$?
+sed 's/^/# /' "$out"
+grep -q '^api version: *1$' "$out" &&
+	grep -q '^vcpu mmap size: *[1-9][0-9]*$' "$out"
+ok=$?
+[ $rc = 0 ] && [ $ok = 0 ]
+result "info exits 0 with api version and mmap size" $? "rc=$rc"
+
+# 2: every capability this lolctl knows has a line: a number or "absent"
+caps=$(grep -cE '^  LOL_CAP_[A-Z_]+ +([0-9]+|absent)$' "$out")
+[ "$caps" = 12 ]
+result "info lists 12 capabilities" $? "found $caps"
+
+# 3: --help is a man page on stdout
+"$LOLCTL" --help >"$out" 2>&1
+rc=$?
+for s in NAME SYNOPSIS DESCRIPTION COMMANDS "EXIT STATUS" EXAMPLES; do
+	grep -q "^$s\$" "$out" || rc=1
+done
+result "--help has the man page sections" $rc
+
+# 4: usage errors exit 2
+"$LOLCTL" >/dev/null 2>&1
+a=$?
+"$LOLCTL" frobnicate >/dev/null 2>&1
+b=$?
+"$LOLCTL" --no-such-option info >/dev/null 2>&1
+c=$?
+[ $a = 2 ] && [ $b = 2 ] && [ $c = 2 ]
+result "usage errors exit 2" $? "no command: $a, unknown command: $b, bad option: $c"
+
+# 5: a missing device exits 1 with the modprobe hint
+"$LOLCTL" -d /nonexistent/lol info >"$out" 2>&1
+rc=$?
+grep -q 'cannot open /nonexistent/lol: No such file or directory (is the module loaded? try: sudo modprobe lol)' "$out"
+ok=$?
+[ $rc = 1 ] && [ $ok = 0 ]
+result "missing device: exit 1 and a hint" $? "rc=$rc: $(cat "$out")"
+
+# 6: a device that is not lol exits 1
+"$LOLCTL" -d /dev/null info >"$out" 2>&1
+rc=$?
+[ $rc = 1 ] && grep -q 'LOL_GET_API_VERSION' "$out"
+result "not a lol device: exit 1" $? "rc=$rc: $(cat "$out")"
+
+exit $failed
