@@ -6,6 +6,8 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/kprobes.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
@@ -46,6 +48,30 @@ int lol_mm_init(void)
 }
 
 /*
+ * The guest AS names the monitor's executable: while the thread-group
+ * leader runs a guest, /proc/<pid>/exe (and so execve("/proc/self/exe")
+ * from a sibling) still works. The reference and the write denial are
+ * what __mmput() releases, as for an exec'd mm.
+ */
+static void lol_mm_set_exe(struct mm_struct *mm, struct mm_struct *host)
+{
+	struct file *exe;
+
+	rcu_read_lock();
+	exe = rcu_dereference(host->exe_file);
+	if (exe && !get_file_rcu(exe))
+		exe = NULL;
+	rcu_read_unlock();
+	if (!exe)
+		return;
+	if (deny_write_access(exe)) {
+		fput(exe);
+		return;
+	}
+	rcu_assign_pointer(mm->exe_file, exe);
+}
+
+/*
  * A fresh mm for a guest AS. Its layout hooks are copied from the monitor
  * (vm_mmap() calls mm->get_unmapped_area even for MAP_FIXED), and its
  * memcg owner is the monitor's thread-group leader, which the guest pins:
@@ -58,6 +84,7 @@ struct mm_struct *lol_mm_alloc(struct task_struct *owner)
 	mm = lol_mm_alloc_fn();
 	if (!mm)
 		return NULL;
+	lol_mm_set_exe(mm, host);
 	mm->get_unmapped_area = host->get_unmapped_area;
 	mm->mmap_base = host->mmap_base;
 	mm->mmap_legacy_base = host->mmap_legacy_base;

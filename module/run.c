@@ -98,12 +98,25 @@ static void lol_task_enter(struct lol_vcpu *vcpu)
 		if (ka[sig - 1].sa.sa_handler == SIG_IGN)
 			vcpu->host_ign |= sigmask(sig);
 	}
-	vcpu->blocked_changed = tsk->blocked.sig[0] & LOL_SYNC_SIGNALS;
-	if (vcpu->blocked_changed) {
+	/*
+	 * A blocked one that is already pending (sent with kill) stays
+	 * blocked: unblocked, it would end every LOL_RUN at once and be
+	 * blocked again in the monitor, forever.
+	 */
+	vcpu->blocked_changed = false;
+	if (tsk->blocked.sig[0] & LOL_SYNC_SIGNALS) {
+		unsigned long unblock;
+
 		spin_lock_irq(&sh->siglock);
-		vcpu->host_blocked = tsk->blocked;
-		sigdelsetmask(&tsk->blocked, LOL_SYNC_SIGNALS);
-		recalc_sigpending();
+		unblock = tsk->blocked.sig[0] & LOL_SYNC_SIGNALS &
+			  ~tsk->pending.signal.sig[0] &
+			  ~tsk->signal->shared_pending.signal.sig[0];
+		if (unblock) {
+			vcpu->host_blocked = tsk->blocked;
+			sigdelsetmask(&tsk->blocked, unblock);
+			recalc_sigpending();
+			vcpu->blocked_changed = true;
+		}
 		spin_unlock_irq(&sh->siglock);
 	}
 }
