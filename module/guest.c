@@ -151,6 +151,8 @@ static long lol_guest_ioctl(struct file *file, unsigned int cmd,
 	struct lol_guest *guest = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
+	if (lol_in_guest())
+		return -EPERM;
 	if (!lol_guest_caller_ok(guest))
 		return -EIO;
 

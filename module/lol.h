@@ -116,6 +116,7 @@ void lol_vcpu_put(struct lol_vcpu *vcpu);
 
 /* run.c */
 long lol_vcpu_run(struct lol_vcpu *vcpu);
+bool lol_in_guest(void);
 int lol_vcpu_kick(struct lol_vcpu *vcpu);
 long lol_return_ax(struct lol_vcpu *vcpu, u64 ax);
 int lol_run_init(void);

@@ -68,6 +68,9 @@ static long lol_check_extension(unsigned long cap)
 static long lol_dev_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
+	/* A guest's NATIVE syscalls may not drive lol (see lol_in_guest). */
+	if (lol_in_guest())
+		return -EPERM;
 	switch (cmd) {
 	case LOL_GET_API_VERSION:
 		return arg ? -EINVAL : LOL_API_VERSION;

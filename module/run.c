@@ -73,6 +73,16 @@ static struct lol_vcpu *lol_current_vcpu(void)
 	return found;
 }
 
+/*
+ * Is the calling thread in guest mode? Only NATIVE guest syscalls reach
+ * lol's ioctls that way; a guest may not drive lol (a nested LOL_RUN
+ * would save the outer guest's state as the monitor's).
+ */
+bool lol_in_guest(void)
+{
+	return lol_current_vcpu();
+}
+
 /* Per-task state tied to the monitor's AS or signal setup. */
 static void lol_task_enter(struct lol_vcpu *vcpu)
 {

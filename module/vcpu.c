@@ -52,6 +52,8 @@ static int lol_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 
 	if (!lol_guest_caller_ok(vcpu->guest))
 		return -EIO;
+	if (lol_in_guest())
+		return -EPERM;
 	if (vma->vm_pgoff || vma->vm_end - vma->vm_start > PAGE_SIZE)
 		return -EINVAL;
 	if (!(vma->vm_flags & VM_SHARED))
@@ -70,6 +72,8 @@ static long lol_vcpu_ioctl(struct file *file, unsigned int cmd,
 {
 	struct lol_vcpu *vcpu = file->private_data;
 
+	if (lol_in_guest())
+		return -EPERM;
 	if (!lol_guest_caller_ok(vcpu->guest))
 		return -EIO;
 

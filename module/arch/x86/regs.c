@@ -211,7 +211,11 @@ void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *g, long ret)
 
 /*
  * Syscalls a NATIVE range may not run in guest mode: they would copy or
- * replace the thread's mm, which is the guest AS only on loan.
+ * replace the thread's mm, which is the guest AS only on loan, or change
+ * per-task state that belongs to the monitor (signal handling, rseq, the
+ * robust futex list, the clear-tid pointer, seccomp filters, the dispatch
+ * setting lol itself relies on, extended FP permissions). They are
+ * reflected instead.
  */
 bool lol_arch_native_ok(struct pt_regs *regs)
 {
@@ -224,6 +228,19 @@ bool lol_arch_native_ok(struct pt_regs *regs)
 	case __NR_vfork:
 	case __NR_execve:
 	case __NR_execveat:
+	case __NR_prctl:
+	case __NR_arch_prctl:
+	case __NR_seccomp:
+	case __NR_rseq:
+	case __NR_set_tid_address:
+	case __NR_set_robust_list:
+	case __NR_sigaltstack:
+	case __NR_rt_sigaction:
+	case __NR_rt_sigprocmask:
+	case __NR_rt_sigreturn:
+	case __NR_rt_sigsuspend:
+	case __NR_io_uring_setup:
+	case __NR_personality:
 		return false;
 	default:
 		return true;
