@@ -75,7 +75,9 @@ struct lol_vcpu {
 	struct mm_struct *host_mm;
 	struct hlist_node hnode;	/* lol_running hash, keyed by task */
 	struct rseq __user *host_rseq;
-	bool host_sud;			/* SYSCALL_USER_DISPATCH was set */
+	bool host_sud_own;		/* the monitor uses SUD itself */
+	bool singlestep;		/* this entry has LOL_RUN_SINGLESTEP */
+	bool exit_trap;		/* lol set SYSCALL_WORK_SYSCALL_EXIT_TRAP */
 	bool fixup_armed;		/* fixup_work must still set rax */
 	u64 fixup_ax_val;
 	sigset_t host_blocked;		/* saved if sync signals were blocked */
@@ -86,7 +88,7 @@ struct lol_vcpu {
 	struct lol_ranges __rcu *ranges;
 	/* Monitor mode: the thread whose own syscalls the table filters. */
 	struct task_struct *mtask;
-	struct mm_struct *mtask_mm;	/* compared only: exec unbinds */
+	struct mm_struct *mtask_mm;	/* mmgrab'd; another mm: exec'd */
 	struct hlist_node mnode;	/* lol_monitors hash */
 	bool in_upcall;			/* reflected, LOL_RESUME pending */
 
@@ -135,9 +137,16 @@ struct lol_vcpu *lol_current_monitor(void);
 bool lol_monitor_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs);
 void lol_monitor_unbind(struct lol_vcpu *vcpu);
 
+/* sud.c */
+bool lol_sud_marked(void);
+bool lol_sud_foreign(void);
+void lol_sud_claim(void);
+void lol_sud_release(void);
+
 /* mm.c: the host-mm glue, the one place that touches mm internals */
 int lol_mm_init(void);
 struct mm_struct *lol_mm_alloc(struct task_struct *owner);
 void lol_mm_switch(struct mm_struct *from, struct mm_struct *to);
+void lol_mm_sync_dumpable(struct mm_struct *guest, struct mm_struct *host);
 
 #endif /* _LOL_INTERNAL_H */

@@ -12,7 +12,9 @@
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/rcupdate.h>
+#include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
+#include <linux/user_namespace.h>
 
 #include "lol.h"
 
@@ -85,6 +87,11 @@ struct mm_struct *lol_mm_alloc(struct task_struct *owner)
 	if (!mm)
 		return NULL;
 	lol_mm_set_exe(mm, host);
+	/* Capability checks against the AS use the monitor's namespace. */
+	if (mm->user_ns != host->user_ns) {
+		put_user_ns(mm->user_ns);
+		mm->user_ns = get_user_ns(host->user_ns);
+	}
 	mm->get_unmapped_area = host->get_unmapped_area;
 	mm->mmap_base = host->mmap_base;
 	mm->mmap_legacy_base = host->mmap_legacy_base;
@@ -93,6 +100,25 @@ struct mm_struct *lol_mm_alloc(struct task_struct *owner)
 	RCU_INIT_POINTER(mm->owner, owner);
 #endif
 	return mm;
+}
+
+/*
+ * ptrace and /proc access checks look at the dumpability of a task's mm,
+ * which in guest mode is the guest AS: it follows the monitor's, which
+ * may change at any time (prctl(PR_SET_DUMPABLE), setuid), so it is
+ * copied on every entry.
+ */
+void lol_mm_sync_dumpable(struct mm_struct *guest, struct mm_struct *host)
+{
+	int want = get_dumpable(host);
+	unsigned long old, new;
+
+	do {
+		old = READ_ONCE(guest->flags);
+		if ((old & MMF_DUMPABLE_MASK) == want)
+			return;
+		new = (old & ~MMF_DUMPABLE_MASK) | want;
+	} while (cmpxchg(&guest->flags, old, new) != old);
 }
 
 /*

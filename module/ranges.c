@@ -61,7 +61,7 @@ struct lol_ranges *lol_ranges_parse(const struct lol_syscall_ranges __user *u)
 	if (!in->flags) {
 		/* Removal: nothing else may be set. */
 		if (in->nr_ranges || in->default_action || in->entry ||
-		    in->stack)
+		    in->stack || memchr_inv(in->ranges, 0, sizeof(in->ranges)))
 			goto out_free_t;
 		kfree(t);
 		t = NULL;

@@ -14,6 +14,7 @@
 #include <linux/hashtable.h>
 #include <linux/ptrace.h>
 #include <linux/rcupdate.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
@@ -32,7 +33,12 @@ struct lol_vcpu *lol_current_monitor(void)
 	rcu_read_lock();
 	hash_for_each_possible_rcu(lol_monitors, vcpu, mnode,
 				   (unsigned long)current) {
-		if (READ_ONCE(vcpu->mtask) == current) {
+		/*
+		 * A binding made before the thread exec'd is for another
+		 * program: ignored here, released with the vcpu.
+		 */
+		if (READ_ONCE(vcpu->mtask) == current &&
+		    vcpu->mtask_mm == current->mm) {
 			found = vcpu;
 			break;
 		}
@@ -48,27 +54,30 @@ static int lol_monitor_bind(struct lol_vcpu *vcpu)
 	if (READ_ONCE(vcpu->mtask) == current)
 		return 0;
 	/* One thread per vcpu, one vcpu per thread, no SUD of its own. */
-	if (lol_current_monitor() || test_syscall_work(SYSCALL_USER_DISPATCH))
+	if (lol_current_monitor() || lol_sud_foreign())
 		return -EBUSY;
 	spin_lock(&lol_monitors_lock);
 	if (vcpu->mtask) {
 		ret = -EBUSY;
 	} else {
 		vcpu->mtask = get_task_struct(current);
+		/* Held so that a new mm after exec never has its address. */
 		vcpu->mtask_mm = current->mm;
+		mmgrab(vcpu->mtask_mm);
 		vcpu->in_upcall = false;
 		hash_add_rcu(lol_monitors, &vcpu->mnode,
 			     (unsigned long)current);
 	}
 	spin_unlock(&lol_monitors_lock);
 	if (!ret)
-		set_task_syscall_work(current, SYSCALL_USER_DISPATCH);
+		lol_sud_claim();
 	return ret;
 }
 
 /*
- * The thread keeps its dispatch work bit; the syscall hook clears it on
- * its next syscall, when it finds the thread bound to nothing.
+ * The thread keeps lol's dispatch setting until its next syscall (or the
+ * end of guest mode), when lol finds it bound to nothing: it may be
+ * another thread, or in guest mode right now.
  */
 void lol_monitor_unbind(struct lol_vcpu *vcpu)
 {
@@ -81,8 +90,10 @@ void lol_monitor_unbind(struct lol_vcpu *vcpu)
 		WRITE_ONCE(vcpu->mtask, NULL);
 	}
 	spin_unlock(&lol_monitors_lock);
-	if (tsk)
+	if (tsk) {
+		mmdrop(vcpu->mtask_mm);
 		put_task_struct(tsk);
+	}
 }
 
 int lol_vcpu_set_ranges(struct lol_vcpu *vcpu,
@@ -101,6 +112,11 @@ int lol_vcpu_set_ranges(struct lol_vcpu *vcpu,
 			return ret;
 		}
 	} else if (READ_ONCE(vcpu->mtask) == current) {
+		/* Unbinding inside an upcall would leave no LOL_RESUME. */
+		if (vcpu->in_upcall) {
+			kfree(t);
+			return -EBUSY;
+		}
 		lol_monitor_unbind(vcpu);
 	}
 	/* Atomic for a thread running on the vcpu: old table or new. */
@@ -117,11 +133,6 @@ bool lol_monitor_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs)
 	struct lol_ranges *t;
 	u64 entry = 0, stack = 0;
 
-	if (current->mm != vcpu->mtask_mm) {
-		/* The thread exec'd: the table was for another program. */
-		lol_monitor_unbind(vcpu);
-		return false;
-	}
 	if (vcpu->in_upcall)
 		return false;
 

@@ -95,8 +95,8 @@ static void lol_task_enter(struct lol_vcpu *vcpu)
 	vcpu->host_rseq = tsk->rseq;
 	tsk->rseq = NULL;
 
-	vcpu->host_sud = test_syscall_work(SYSCALL_USER_DISPATCH);
-	set_task_syscall_work(tsk, SYSCALL_USER_DISPATCH);
+	vcpu->host_sud_own = lol_sud_foreign();
+	lol_sud_claim();
 
 	/*
 	 * force_sig_fault() unblocks a blocked signal and resets an ignored
@@ -155,8 +155,13 @@ static void lol_task_leave(struct lol_vcpu *vcpu)
 		spin_unlock_irq(&sh->siglock);
 	}
 
-	if (!vcpu->host_sud)
-		clear_task_syscall_work(tsk, SYSCALL_USER_DISPATCH);
+	/* A monitor-mode binding keeps lol's dispatch setting. */
+	if (!vcpu->host_sud_own && !lol_current_monitor())
+		lol_sud_release();
+	if (vcpu->exit_trap) {
+		clear_task_syscall_work(tsk, SYSCALL_EXIT_TRAP);
+		vcpu->exit_trap = false;
+	}
 
 	tsk->rseq = vcpu->host_rseq;
 	/*
@@ -288,8 +293,10 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 	hash_add_rcu(lol_running, &vcpu->hnode, (unsigned long)current);
 	spin_unlock(&lol_running_lock);
 
+	vcpu->singlestep = flags & LOL_RUN_SINGLESTEP;
 	lol_task_enter(vcpu);
-	lol_arch_enter(vcpu, &regs, flags & LOL_RUN_SINGLESTEP);
+	lol_arch_enter(vcpu, &regs, vcpu->singlestep);
+	lol_mm_sync_dumpable(as->mm, vcpu->host_mm);
 	lol_mm_switch(vcpu->host_mm, as->mm);
 
 	/* Pairs with lol_vcpu_kick(): a kick now leaves at once. */
@@ -339,9 +346,19 @@ static bool lol_guest_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs)
 
 	switch (action) {
 	case LOL_RANGE_NATIVE:
-		if (lol_arch_native_ok(regs))
-			return false;
-		break;
+		if (!lol_arch_native_ok(regs))
+			break;
+		/*
+		 * Single-stepping: the syscall is the one instruction, so
+		 * exit with #DB as it returns (what ptrace does for
+		 * PTRACE_SINGLESTEP over a syscall), not one later.
+		 */
+		if (vcpu->singlestep &&
+		    !test_syscall_work(SYSCALL_EXIT_TRAP)) {
+			set_task_syscall_work(current, SYSCALL_EXIT_TRAP);
+			vcpu->exit_trap = true;
+		}
+		return false;
 	case LOL_RANGE_KILL:
 		lol_guest_leave(vcpu, LOL_EXIT_INTR, -EINTR);
 		lol_orig_do_exit(SIGSYS);
@@ -364,8 +381,8 @@ static bool lol_hook_syscall(struct pt_regs *regs)
 	vcpu = lol_current_monitor();
 	if (vcpu)
 		return lol_monitor_syscall(vcpu, regs);
-	/* A work bit lol left behind (unbound thread, fork child). */
-	clear_task_syscall_work(current, SYSCALL_USER_DISPATCH);
+	/* A setting lol left behind (unbound thread, fork child). */
+	lol_sud_release();
 	return false;
 }
 
@@ -436,18 +453,9 @@ static void lol_hook_do_exit(long code)
  * changing the saved instruction pointer (returning 1 tells kprobes the
  * handler did so); everyone else continues into the original function.
  */
-/* A thread with the work bit and no dispatch setup of its own is ours. */
-static bool lol_sud_is_ours(void)
-{
-	struct syscall_user_dispatch *sd = &current->syscall_dispatch;
-
-	return !sd->selector && !sd->offset && !sd->len;
-}
-
 static int lol_kp_syscall(struct kprobe *p, struct pt_regs *regs)
 {
-	if (!lol_current_vcpu() && !lol_current_monitor() &&
-	    !lol_sud_is_ours())
+	if (!lol_current_vcpu() && !lol_current_monitor() && !lol_sud_marked())
 		return 0;
 	instruction_pointer_set(regs, (unsigned long)lol_hook_syscall);
 	return 1;
