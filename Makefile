@@ -5,6 +5,9 @@
 #
 #   make             module + userspace + selftests
 #   make check       build, boot Debian's kernel in QEMU, run the suite
+#   make check-debug the suite + 60 s of lol-fuzz on a debug kernel (KASAN,
+#                    lockdep, kmemleak, UBSAN), built once into LOL_CACHE
+#   make fuzz        lol-fuzz in the VM for SECONDS (300) [SEED=...]
 #   make demo        boot the VM, load lol, run lolctl info and a tiny guest
 #   make bench       lol-bench in the VM (TCG wall clock and icount)
 #   make deps        install the Debian packages the project needs
@@ -40,6 +43,14 @@ selftests: userspace
 check: deps
 	$(MAKE) module userspace selftests style sparse
 	scripts/check.sh
+
+check-debug: deps
+	$(MAKE) userspace selftests
+	scripts/check-debug.sh
+
+fuzz: deps
+	$(MAKE) module userspace
+	scripts/fuzz.sh --seconds $(or $(SECONDS),300) $(if $(SEED),--seed $(SEED))
 
 demo: deps
 	$(MAKE) module userspace selftests

@@ -34,8 +34,9 @@
  * the reflected syscall 1000 at MARK_GVA: rdi = the nested LOL_RUN's
  * result, rsi = the nested vcpu fd, rdx = the nested guest fd (or errors).
  *
- * Found by reasoning while writing lol-fuzz's "nested" template: the
- * nested entry saves the outer guest's registers and FP state as if they
+ * Found by reasoning while writing lol-fuzz's "nested" template, which
+ * then found it on its own (lol-fuzz --seed 5 --wild 100: case 0, in
+ * seconds; before b109846): the nested entry saves the outer guest's registers and FP state as if they
  * were the monitor's (fpu_swap_kvm_fpstate() keeps one __task_fpstate),
  * so leaving the outer guest afterwards restores a NULL fpstate.
  */
