@@ -121,6 +121,7 @@ long lol_vcpu_run(struct lol_vcpu *vcpu);
 bool lol_in_guest(void);
 int lol_vcpu_kick(struct lol_vcpu *vcpu);
 long lol_return_ax(struct lol_vcpu *vcpu, u64 ax);
+void lol_read_regs(struct lol_regs *dst, const struct lol_regs *src);
 int lol_run_init(void);
 void lol_run_exit(void);
 extern void (*lol_orig_do_exit)(long code);

@@ -174,7 +174,7 @@ long lol_vcpu_resume(struct lol_vcpu *vcpu)
 
 	if (READ_ONCE(vcpu->mtask) != current || !vcpu->in_upcall)
 		return -EINVAL;
-	memcpy(&regs, &vcpu->run->regs, sizeof(regs));
+	lol_read_regs(&regs, &vcpu->run->regs);
 	barrier();
 	/* The monitor thread keeps its own FS/GS bases. */
 	regs.fs_base = 0;

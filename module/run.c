@@ -235,6 +235,23 @@ long lol_return_ax(struct lol_vcpu *vcpu, u64 ax)
 	return 0;
 }
 
+/*
+ * Copy the registers out of the shared run page one whole __u64 at a
+ * time: memcpy() may copy bytewise (it is "rep movsb" under KASAN), and a
+ * field that userspace rewrites meanwhile would tear into a value it
+ * never wrote. Validation happens on the copy.
+ */
+void lol_read_regs(struct lol_regs *dst, const struct lol_regs *src)
+{
+	const u64 *s = (const u64 *)src;
+	u64 *d = (u64 *)dst;
+	int i;
+
+	BUILD_BUG_ON(sizeof(*dst) % sizeof(u64));
+	for (i = 0; i < sizeof(*dst) / sizeof(u64); i++)
+		d[i] = READ_ONCE(s[i]);
+}
+
 long lol_vcpu_run(struct lol_vcpu *vcpu)
 {
 	struct lol_run *run = vcpu->run;
@@ -250,7 +267,7 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 	/* The run page is shared with userspace: read it once. */
 	as_id = READ_ONCE(run->as_id);
 	flags = READ_ONCE(run->flags);
-	memcpy(&regs, &run->regs, sizeof(regs));
+	lol_read_regs(&regs, &run->regs);
 	barrier();
 
 	ret = -EINVAL;

@@ -17,16 +17,6 @@
 #include "test_util.h"
 #include "ranges_common.h"
 
-#ifndef PR_SET_SYSCALL_USER_DISPATCH
-#define PR_SET_SYSCALL_USER_DISPATCH	59
-#define PR_SYS_DISPATCH_OFF		0
-#define PR_SYS_DISPATCH_ON		1
-#endif
-#ifndef SYSCALL_DISPATCH_FILTER_ALLOW
-#define SYSCALL_DISPATCH_FILTER_ALLOW	0
-#define SYSCALL_DISPATCH_FILTER_BLOCK	1
-#endif
-
 /* getpid(); rdi = its result; syscall(500, rdi); ud2 */
 LOL_GUEST_ASM(gp500,
 	"mov $39, %eax\n"

@@ -32,15 +32,6 @@
 #include "test_util.h"
 #include "ranges_common.h"
 
-#ifndef PR_SET_SYSCALL_USER_DISPATCH
-#define PR_SET_SYSCALL_USER_DISPATCH	59
-#define PR_SYS_DISPATCH_OFF		0
-#define PR_SYS_DISPATCH_ON		1
-#endif
-#ifndef SYSCALL_DISPATCH_FILTER_ALLOW
-#define SYSCALL_DISPATCH_FILTER_ALLOW	0
-#define SYSCALL_DISPATCH_FILTER_BLOCK	1
-#endif
 #define ARCH_GET_FS_	0x1003
 #define ENOIOCTLCMD_	515
 #define ERESTARTSYS_	512
@@ -789,8 +780,10 @@ static void storm_handler(int sig)
 }
 
 #define STORM_CALLS	100000
+#define STORM_SECONDS	20
+#define STORM_MIN_CALLS	1000
 
-TEST_F_TIMEOUT(mon, reflect_timer_storm, 240)
+TEST_F_TIMEOUT(mon, reflect_timer_storm, 120)
 {
 	struct sigaction sa = { .sa_handler = storm_handler };
 	struct itimerval it = {
@@ -798,7 +791,7 @@ TEST_F_TIMEOUT(mon, reflect_timer_storm, 240)
 		.it_value = { .tv_usec = 50 },
 	};
 	struct itimerval off = { };
-	long i, r, bad = 0, first_bad = -1, first_val = 0;
+	long i, r, calls, bad = 0, first_bad = -1, first_val = 0;
 	struct timespec t0, t1;
 
 	REQUIRE();
@@ -806,13 +799,23 @@ TEST_F_TIMEOUT(mon, reflect_timer_storm, 240)
 	ASSERT_EQ(0, set_std(&self->g, LOL_RANGE_NATIVE, emulate_storm));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+	/*
+	 * Bounded by time as well as calls: a debug kernel under TCG does
+	 * a few hundred storm calls a second, Debian's kernel ~600,000.
+	 */
 	for (i = 0; i < STORM_CALLS; i++) {
 		r = R(1000, i);
 		if (r != storm_f(i) && !bad++) {
 			first_bad = i;
 			first_val = r;
 		}
+		if (!(i % 256)) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			if (t1.tv_sec - t0.tv_sec >= STORM_SECONDS)
+				break;
+		}
 	}
+	calls = i < STORM_CALLS ? i + 1 : STORM_CALLS;
 	ASSERT_EQ(0, setitimer(ITIMER_REAL, &off, NULL));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	EXPECT_EQ(0, bad) {
@@ -821,11 +824,12 @@ TEST_F_TIMEOUT(mon, reflect_timer_storm, 240)
 	}
 	EXPECT_EQ(0, storm_bad);
 	EXPECT_LT(0, storm_alarms);
-	EXPECT_EQ(STORM_CALLS + storm_reflected, up.count);
+	EXPECT_LE(STORM_MIN_CALLS, calls);
+	EXPECT_EQ(calls + storm_reflected, up.count);
 	EXPECT_EQ(0, up.resume_errno);
-	ksft_print_msg("storm: %d reflected calls in %.2f s, %ld SIGALRM "
+	ksft_print_msg("storm: %ld reflected calls in %.2f s, %ld SIGALRM "
 		       "(%ld reflected from the handler, %ld during an upcall)\n",
-		       STORM_CALLS, (t1.tv_sec - t0.tv_sec) +
+		       calls, (t1.tv_sec - t0.tv_sec) +
 		       (t1.tv_nsec - t0.tv_nsec) / 1e9, (long)storm_alarms,
 		       (long)storm_reflected, (long)storm_native);
 }

@@ -716,12 +716,22 @@ struct runner {
 	int ret, err;
 };
 
+/*
+ * The main thread's LOL_GET_FPU probe holds the vcpu busy for a moment:
+ * LOL_RUN then fails EBUSY, so retry (for up to ~10 s).
+ */
 static void *run_thread(void *p)
 {
 	struct runner *r = p;
+	int i;
 
-	r->ret = lol_run(r->fd);
-	r->err = errno;
+	for (i = 0; i < 10000; i++) {
+		r->ret = lol_run(r->fd);
+		r->err = errno;
+		if (r->ret != -1 || r->err != EBUSY)
+			break;
+		usleep(1000);
+	}
 	return NULL;
 }
 

@@ -78,14 +78,6 @@
 #define PARAM_DIR	"/sys/module/lol/parameters/"
 #define PAT		0x5ec2e75ec2e75ec2ULL
 
-#ifndef PR_SET_SYSCALL_USER_DISPATCH
-#define PR_SET_SYSCALL_USER_DISPATCH	59
-#define PR_SYS_DISPATCH_OFF		0
-#define PR_SYS_DISPATCH_ON		1
-#define SYSCALL_DISPATCH_FILTER_ALLOW	0
-#define SYSCALL_DISPATCH_FILTER_BLOCK	1
-#endif
-
 /* ---- guest stubs ----------------------------------------------------------- */
 
 /* rsi = *(rdi); syscall(500) */

@@ -165,7 +165,8 @@ BEGIN {
 	kline = $0
 	sub(/^.*\[ *[0-9]+\.[0-9]+\] */, "", kline)
 	if (kline ~ /WARNING:|BUG:|Oops|general protection|lockdep|possible recursive locking|refcount_t:|KASAN|UBSAN|Kernel panic|kmemleak|soft lockup|hard LOCKUP|blocked for more than|rcu.*detected stall/ &&
-	    kline !~ /kmemleak: (Kernel memory leak detector|Automatic memory scanning)/) {
+	    kline !~ /kmemleak: (Kernel memory leak detector|Automatic memory scanning|[0-9]+ new suspected memory leaks)/ &&
+	    kline !~ /RCU lockdep checking is enabled/) {
 		if (!(kline in bad_seen)) {
 			bad_seen[kline] = 1
 			bad_list[++nbad] = kline

@@ -11,7 +11,8 @@
 #   ...the binary's own output (TAP)...
 #   LOL-TEST-END: NAME rc=N secs=S timedout=0|1
 #   LOL-RMMOD: ok | fail rc=N
-#   LOL-KMEMLEAK: ... (debug kernels: each line of a kmemleak report)
+#   LOL-KMEMLEAK: ... (debug kernels: each line of a leak allocated
+#                     through lol; LOL-KMEMLEAK-OTHER: other leaks)
 #   LOL-TAINT: N
 #   LOL-DMESG-BEGIN / LOL-DMESG-END
 #   LOL-RESULT: done
@@ -29,8 +30,11 @@ uptime_cs() {
 	echo $((${up%.*} * 100 + 1${up#*.} - 100))
 }
 
-# Debug kernels: forget leaks reported before the module came.
+# Debug kernels: forget leaks from before the module came. "clear" only
+# forgets what a scan has reported, so scan first (boot-time objects, e.g.
+# ACPI's caches, are reported otherwise).
 if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
 	echo clear >/sys/kernel/debug/kmemleak
 fi
 
@@ -79,7 +83,22 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 	echo scan >/sys/kernel/debug/kmemleak
 	sleep 1
 	echo scan >/sys/kernel/debug/kmemleak
-	sed 's/^/LOL-KMEMLEAK: /' /sys/kernel/debug/kmemleak
+	# A leak is lol's when a frame of its allocation backtrace is in lol
+	# ("[lol]") or, lol being unloaded now, in module text that no
+	# longer has a symbol (printed as a bare 0xffffffff... address).
+	# Other leaks (boot-time ACPI caches...) are shown, not judged.
+	awk '
+		function flush(   i, tag) {
+			tag = ours ? "LOL-KMEMLEAK: " : "LOL-KMEMLEAK-OTHER: "
+			for (i = 1; i <= n; i++)
+				print tag rec[i]
+			n = 0
+			ours = 0
+		}
+		/^unreferenced object/ { flush() }
+		{ rec[++n] = $0 }
+		/\[lol\]|\] 0xffffffff[0-9a-f]+$/ { ours = 1 }
+		END { flush() }' /sys/kernel/debug/kmemleak
 fi
 
 echo "LOL-TAINT: $(cat /proc/sys/kernel/tainted)"

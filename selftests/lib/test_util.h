@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 
 #include "liblol.h"
 #include "guest.h"
@@ -155,5 +156,16 @@ int lol_fd_cloexec(int fd);
 #define LOL_EXIT_ARGS(run)						\
 	lol_exit_name((run)->exit_reason), (run)->exit_reason,		\
 	(unsigned long long)(run)->regs.rip
+
+/* Syscall User Dispatch, for libc headers older than Linux 5.11. */
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH	59
+#define PR_SYS_DISPATCH_OFF		0
+#define PR_SYS_DISPATCH_ON		1
+#endif
+#ifndef SYSCALL_DISPATCH_FILTER_ALLOW
+#define SYSCALL_DISPATCH_FILTER_ALLOW	0
+#define SYSCALL_DISPATCH_FILTER_BLOCK	1
+#endif
 
 #endif /* _LOL_TEST_UTIL_H */
