@@ -42,11 +42,7 @@ FILES
 EOF
 }
 
-case ${1:-} in
--h | --help) usage; exit 0 ;;
-'') ;;
-*) usage >&2; exit 2 ;;
-esac
+lol_no_args "$@"
 
 lol_env
 kernel=$(lol_kernel)

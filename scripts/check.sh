@@ -34,11 +34,7 @@ Output: \$BUILD/check/console.log (the full serial console, kept).
 EOF
 }
 
-case ${1:-} in
--h | --help) usage; exit 0 ;;
-'') ;;
-*) usage >&2; exit 2 ;;
-esac
+lol_no_args "$@"
 
 lol_env
 kernel=$(lol_kernel)

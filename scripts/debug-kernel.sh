@@ -156,13 +156,23 @@ if [ "$force" = 1 ] || ! current; then
 	check_config "$obj/.config"
 	msg "config ok: all $(grep -c '^CONFIG_' "$frag") options set ($(grep -c '^CONFIG_' "$obj/.config") in .config)"
 
-	msg "building bzImage with -j$jobs (first build: ~5-10 min on 2 cores; log $blog)"
+	msg "building bzImage with -j$jobs (first build: ~12 min on 2 cores, ~1,000 files; log $blog)"
 	# modules_prepare builds what M= builds need; Module.symvers is made
 	# from vmlinux's exports (no in-tree module, kvm.ko included, is built).
+	# A line a minute, so that a long build does not look hung; the
+	# ticker stops with this script (the build stays in the foreground,
+	# where Ctrl-C reaches it).
+	(while sleep 60 && kill -0 $$ 2>/dev/null; do
+		msg "... $(grep -c '^  CC ' "$blog") files compiled after $((SECONDS - t0)) s"
+	done) &
+	ticker=$!
+	trap 'kill $ticker 2>/dev/null || true' EXIT
 	if ! "${kmake[@]}" -C "$src" O="$obj" -j"$jobs" bzImage modules_prepare >>"$blog" 2>&1; then
 		tail -n 40 "$blog" >&2
 		lol_die "kernel build failed (see $blog)"
 	fi
+	kill $ticker 2>/dev/null || true
+	trap - EXIT
 	cp "$obj/vmlinux.symvers" "$obj/Module.symvers"
 	# The build may have dropped nothing, but check the final config too.
 	check_config "$obj/.config"

@@ -22,11 +22,7 @@ BUILD, as for scripts/check.sh. Log: \$BUILD/demo/console.log.
 EOF
 }
 
-case ${1:-} in
--h | --help) usage; exit 0 ;;
-'') ;;
-*) usage >&2; exit 2 ;;
-esac
+lol_no_args "$@"
 
 lol_env
 kernel=$(lol_kernel)

@@ -36,6 +36,15 @@ lol_sudo() {
 	fi
 }
 
+# For scripts that take no arguments: --help prints the caller's usage().
+lol_no_args() {
+	case ${1:-} in
+	-h | --help) usage; exit 0 ;;
+	'') ;;
+	*) usage >&2; exit 2 ;;
+	esac
+}
+
 # Fill in KVER, KDIR, LOL_CACHE and BUILD like the Makefile does.
 lol_env() {
 	if [ -z "${KVER:-}" ]; then
