@@ -2486,6 +2486,16 @@ static bool dump_task_stacks(pid_t pid)
 		}
 		line[strcspn(line, "\n")] = 0;
 		printf("lol-fuzz:   task %s: %.80s\n", de->d_name, line);
+		/* A tracer (a guest's NATIVE ptrace) explains many a zombie. */
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", pid, de->d_name);
+		f = fopen(path, "r");
+		if (f) {
+			while (fgets(line, sizeof(line), f))
+				if (!strncmp(line, "TracerPid:", 10) &&
+				    atoi(line + 10))
+					printf("lol-fuzz:     %s", line);
+			fclose(f);
+		}
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", pid, de->d_name);
 		f = fopen(path, "r");
 		if (!f)
@@ -2500,6 +2510,35 @@ static bool dump_task_stacks(pid_t pid)
 	closedir(d);
 	fflush(stdout);
 	return lol;
+}
+
+/*
+ * Reaps what has ended among our children and tracees; true once the case
+ * process pid has. A wild case's NATIVE PTRACE_TRACEME makes us the
+ * tracer of one of its threads: that thread then waits for us when it
+ * stops (we detach it, passing its signal on) and when it dies (its
+ * zombie holds the whole case's exit until reaped with __WALL).
+ */
+static bool reap_case(pid_t pid, int *status)
+{
+	int st;
+	pid_t w;
+
+	while ((w = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
+		if (WIFSTOPPED(st)) {
+			if (o.verbose)
+				printf("lol-fuzz: task %d stopped under our trace (signal %d): detached\n",
+				       w, WSTOPSIG(st));
+			ptrace(PTRACE_DETACH, w, 0,
+			       WSTOPSIG(st) == SIGTRAP ? 0 : WSTOPSIG(st));
+			continue;
+		}
+		if (w == pid) {
+			*status = st;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Our children (subreaper: orphans of cases land here too). */
@@ -2631,7 +2670,7 @@ static bool supervise(long idx, unsigned long *taint)
 
 		if (poll(&pfd, 1, 20) > 0)
 			forward(pipefd[0], acc, &len, &stuck);
-		if (waitpid(pid, &status, WNOHANG) == pid)
+		if (reap_case(pid, &status))
 			break;
 		t = now() - t0;
 		if (t - last_cont > 0.1) {
