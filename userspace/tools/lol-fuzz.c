@@ -2576,7 +2576,8 @@ static void kill_strays(void)
  * Forwards the lines of a case that are ours (guest code may write
  * anything to the case's stdout); returns what read() returned.
  */
-static ssize_t forward(int fd, char *acc, size_t *len, bool *stuck)
+static ssize_t forward(int fd, char *acc, size_t *len, bool *stuck,
+		       bool *said_fail)
 {
 	char buf[4096];
 	ssize_t n = read(fd, buf, sizeof(buf));
@@ -2591,6 +2592,8 @@ static ssize_t forward(int fd, char *acc, size_t *len, bool *stuck)
 			fputs(acc, stdout);
 			if (strstr(acc, "STUCK"))
 				*stuck = true;
+			if (!strncmp(acc, "lol-fuzz: FAIL", 14))
+				*said_fail = true;
 		}
 		*len = 0;
 	}
@@ -2628,7 +2631,7 @@ static bool supervise(long idx, unsigned long *taint)
 	int budget = 150 + below(&r, 1350);
 	int kill_at = chance(&r, o.kill_pct) ? (int)below(&r, budget) : -1;
 	double t0 = now(), last_cont = 0, killed_at = -1;
-	bool stuck = false, late = false, in_lol = false;
+	bool stuck = false, late = false, in_lol = false, said_fail = false;
 	int pipefd[2], status = 0;
 	char acc[1024];
 	size_t len = 0;
@@ -2669,7 +2672,7 @@ static bool supervise(long idx, unsigned long *taint)
 		double t;
 
 		if (poll(&pfd, 1, 20) > 0)
-			forward(pipefd[0], acc, &len, &stuck);
+			forward(pipefd[0], acc, &len, &stuck, &said_fail);
 		if (reap_case(pid, &status))
 			break;
 		t = now() - t0;
@@ -2700,12 +2703,17 @@ static bool supervise(long idx, unsigned long *taint)
 	}
 	/* The case is gone; its children may still hold the pipe. */
 	while (poll(&(struct pollfd){ pipefd[0], POLLIN, 0 }, 1, 0) > 0 &&
-	       forward(pipefd[0], acc, &len, &stuck) > 0)
+	       forward(pipefd[0], acc, &len, &stuck, &said_fail) > 0)
 		;
 	close(pipefd[0]);
 	kill(-pid, SIGKILL);
 	kill_strays();
 
+	if (o.verbose && !late)
+		printf("lol-fuzz: case %ld ended: %s %d%s\n", idx,
+		       WIFEXITED(status) ? "exit status" : "signal",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+		       said_fail ? ", after a FAIL line" : "");
 	if (late) {
 		/*
 		 * Wild cases may block themselves (a NATIVE guest syscall can
@@ -2716,6 +2724,11 @@ static bool supervise(long idx, unsigned long *taint)
 			failed(idx, cseed, wild, stuck ?
 			       "a worker never left the kernel (see STUCK and the stacks above)" :
 			       "the case did not end in time (see the stacks above)");
+	} else if (WIFEXITED(status) && wild && !said_fail) {
+		/*
+		 * A wild guest's NATIVE exit_group() ends the case with any
+		 * status it likes: only a FAIL line from the case counts.
+		 */
 	} else if (WIFEXITED(status)) {
 		switch (WEXITSTATUS(status)) {
 		case 0:
