@@ -18,10 +18,10 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 
 #include "liblol.h"
 #include "guest.h"
+#include "lol_compat.h"
 
 /*
  * Guest addresses (AS ops, rip, fs/gs base, syscall ranges) stay below
@@ -156,16 +156,5 @@ int lol_fd_cloexec(int fd);
 #define LOL_EXIT_ARGS(run)						\
 	lol_exit_name((run)->exit_reason), (run)->exit_reason,		\
 	(unsigned long long)(run)->regs.rip
-
-/* Syscall User Dispatch, for libc headers older than Linux 5.11. */
-#ifndef PR_SET_SYSCALL_USER_DISPATCH
-#define PR_SET_SYSCALL_USER_DISPATCH	59
-#define PR_SYS_DISPATCH_OFF		0
-#define PR_SYS_DISPATCH_ON		1
-#endif
-#ifndef SYSCALL_DISPATCH_FILTER_ALLOW
-#define SYSCALL_DISPATCH_FILTER_ALLOW	0
-#define SYSCALL_DISPATCH_FILTER_BLOCK	1
-#endif
 
 #endif /* _LOL_TEST_UTIL_H */
