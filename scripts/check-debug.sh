@@ -113,8 +113,7 @@ set -e
 
 log=$out/check/console.log
 if [ -f "$log" ]; then
-	grep -E '^lol-fuzz: (seed=|FAIL|reproduce|STUCK|[0-9]+ case|ok:|case setup)|^# kmemleak: [0-9n]' "$log" |
-		sed 's/^/  /' || true
+	lol_fuzz_summary "$log"
 fi
 lol_msg "check-debug: $((SECONDS - start)) s in all (console log $log)"
 exit "$rc"

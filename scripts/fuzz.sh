@@ -92,8 +92,7 @@ set -e
 # lol-fuzz's own summary (check.sh shows its output only when it fails).
 log=$out/check/console.log
 if [ -f "$log" ]; then
-	grep -E '^lol-fuzz: (seed=|FAIL|reproduce|STUCK|[0-9]+ case|ok:|case setup)|^# kmemleak: [0-9n]' "$log" |
-		sed 's/^/  /' || true
+	lol_fuzz_summary "$log"
 	s=$(sed -n 's/^lol-fuzz: seed=\([^ ]*\).*/\1/p' "$log" | head -n1)
 	[ -n "$s" ] && lol_msg "fuzz: seed $s (replay: scripts/fuzz.sh --seed $s --seconds $seconds)"
 	lol_msg "fuzz: console log $log"

@@ -138,6 +138,22 @@ static inline int rt_load(struct rt_vm *g, const void *code, size_t len)
 #define RT_LOAD(g, stub)	rt_load(g, stub##_start, LOL_GUEST_SIZE(stub))
 /* Guest address of label `lbl` inside stub `stub` (both from the asm). */
 #define RT_GVA(stub, lbl)	(CODE_GVA + (__u64)((lbl) - stub##_start))
+/* Declares a label defined inside a LOL_GUEST_ASM() stub. */
+#define RT_DECL(l)							\
+	extern const unsigned char l[] __attribute__((visibility("hidden")))
+
+/* getpid(); rdi = its result; syscall(500, rdi); ud2 */
+LOL_GUEST_ASM(gp500,
+	"mov $39, %eax\n"
+	"gp500_sc1:\n\t"
+	"syscall\n\t"
+	"mov %rax, %rdi\n\t"
+	"mov $500, %eax\n"
+	"gp500_sc2:\n\t"
+	"syscall\n\t"
+	"ud2\n");
+RT_DECL(gp500_sc1);
+RT_DECL(gp500_sc2);
 
 static inline void *rt_data(struct rt_vm *g)
 {

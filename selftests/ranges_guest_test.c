@@ -20,21 +20,6 @@
 #include "test_util.h"
 #include "ranges_common.h"
 
-#define DECL(l)							\
-	extern const unsigned char l[] __attribute__((visibility("hidden")))
-
-/* getpid(); rdi = its result; syscall(500, rdi); ud2 */
-LOL_GUEST_ASM(gp500,
-	"mov $39, %eax\n"
-	"gp500_sc1:\n\t"
-	"syscall\n\t"
-	"mov %rax, %rdi\n\t"
-	"mov $500, %eax\n"
-	"gp500_sc2:\n\t"
-	"syscall\n\t"
-	"ud2\n");
-DECL(gp500_sc1);
-DECL(gp500_sc2);
 #define GP1	RT_GVA(gp500, gp500_sc1)
 #define GP2	RT_GVA(gp500, gp500_sc2)
 
@@ -48,9 +33,9 @@ LOL_GUEST_ASM(sys500,
 	"syscall\n"
 	"sys500_ud:\n\t"
 	"ud2\n");
-DECL(sys500_a);
-DECL(sys500_b);
-DECL(sys500_ud);
+RT_DECL(sys500_a);
+RT_DECL(sys500_b);
+RT_DECL(sys500_ud);
 #define SA	RT_GVA(sys500, sys500_a)
 #define SB	RT_GVA(sys500, sys500_b)
 #define SUD	RT_GVA(sys500, sys500_ud)
@@ -70,10 +55,10 @@ LOL_GUEST_ASM(four,
 	"four_3:\n\t"
 	"syscall\n\t"
 	"ud2\n");
-DECL(four_0);
-DECL(four_1);
-DECL(four_2);
-DECL(four_3);
+RT_DECL(four_0);
+RT_DECL(four_1);
+RT_DECL(four_2);
+RT_DECL(four_3);
 #define F0	RT_GVA(four, four_0)
 #define F1	RT_GVA(four, four_1)
 #define F2	RT_GVA(four, four_2)
@@ -85,7 +70,7 @@ LOL_GUEST_ASM(loop,
 	"loop_sc:\n\t"
 	"syscall\n\t"
 	"jmp 1b\n");
-DECL(loop_sc);
+RT_DECL(loop_sc);
 #define LOOP_SC	RT_GVA(loop, loop_sc)
 
 /* getpid through int $0x80 (ia32 nr 20) */
@@ -94,7 +79,7 @@ LOL_GUEST_ASM(int80,
 	"int80_sc:\n\t"
 	"int $0x80\n\t"
 	"ud2\n");
-DECL(int80_sc);
+RT_DECL(int80_sc);
 
 /* Five instructions of different lengths, then syscall(500). */
 LOL_GUEST_ASM(five,
@@ -114,14 +99,14 @@ LOL_GUEST_ASM(five,
 	"syscall\n"
 	"five_ud:\n\t"
 	"ud2\n");
-DECL(five_i1);
-DECL(five_i2);
-DECL(five_i3);
-DECL(five_i4);
-DECL(five_i5);
-DECL(five_i6);
-DECL(five_sc);
-DECL(five_ud);
+RT_DECL(five_i1);
+RT_DECL(five_i2);
+RT_DECL(five_i3);
+RT_DECL(five_i4);
+RT_DECL(five_i5);
+RT_DECL(five_i6);
+RT_DECL(five_sc);
+RT_DECL(five_ud);
 
 /* rax = *(rdi); nop; syscall(500) */
 LOL_GUEST_ASM(load,
@@ -133,9 +118,9 @@ LOL_GUEST_ASM(load,
 	"mov $500, %eax\n\t"
 	"syscall\n\t"
 	"ud2\n");
-DECL(load_i1);
-DECL(load_i2);
-DECL(load_i3);
+RT_DECL(load_i1);
+RT_DECL(load_i2);
+RT_DECL(load_i3);
 
 /* The guest sets TF itself, then runs nops. */
 LOL_GUEST_ASM(settf,
@@ -158,12 +143,12 @@ LOL_GUEST_ASM(settf,
 	"settf_sc:\n\t"
 	"syscall\n\t"
 	"ud2\n");
-DECL(settf_n1);
-DECL(settf_n2);
-DECL(settf_n3);
-DECL(settf_n4);
-DECL(settf_n5);
-DECL(settf_sc);
+RT_DECL(settf_n1);
+RT_DECL(settf_n2);
+RT_DECL(settf_n3);
+RT_DECL(settf_n4);
+RT_DECL(settf_n5);
+RT_DECL(settf_sc);
 
 FIXTURE(guest) {
 	struct rt_vm g;

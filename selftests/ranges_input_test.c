@@ -17,18 +17,6 @@
 #include "test_util.h"
 #include "ranges_common.h"
 
-/* getpid(); rdi = its result; syscall(500, rdi); ud2 */
-LOL_GUEST_ASM(gp500,
-	"mov $39, %eax\n"
-	"gp500_sc1:\n\t"
-	"syscall\n\t"
-	"mov %rax, %rdi\n\t"
-	"mov $500, %eax\n"
-	"gp500_sc2:\n\t"
-	"syscall\n\t"
-	"ud2\n");
-extern const unsigned char gp500_sc1[] __attribute__((visibility("hidden")));
-extern const unsigned char gp500_sc2[] __attribute__((visibility("hidden")));
 #define SC1	RT_GVA(gp500, gp500_sc1)
 #define SC2	RT_GVA(gp500, gp500_sc2)
 
@@ -424,6 +412,16 @@ static long emulate_plus(struct lol_run *run)
 
 #define R(nr, a0)	r_sys(nr, a0, 0, 0, 0, 0, 0)
 
+/* Binds this thread with monitor table m: r_sys REFLECTed to emulate_plus. */
+static int bind_plus(struct rt_vm *g, struct lol_syscall_ranges *m)
+{
+	rt_upcall_init(g, emulate_plus);
+	rt_monitor_table(m, LOL_RANGE_NATIVE);
+	rt_add1(m, RT_INSN(r_sys), LOL_RANGE_REFLECT, 0);
+	rt_set_upcall(m);
+	return rt_set(g->vcpu.fd, m);
+}
+
 /* Monitor table M: r_sys REFLECTed. Refused tables leave it in force. */
 TEST_F(tbl, refused_keeps_monitor_table)
 {
@@ -433,11 +431,7 @@ TEST_F(tbl, refused_keeps_monitor_table)
 	int i;
 
 	REQUIRE_REFLECT();
-	rt_upcall_init(&self->g, emulate_plus);
-	rt_monitor_table(&m, LOL_RANGE_NATIVE);
-	rt_add1(&m, RT_INSN(r_sys), LOL_RANGE_REFLECT, 0);
-	rt_set_upcall(&m);
-	ASSERT_EQ(0, rt_set(self->g.vcpu.fd, &m));
+	ASSERT_EQ(0, bind_plus(&self->g, &m));
 	ASSERT_EQ(1000007, R(1000, 7));
 	ASSERT_EQ(++n, up.count);
 
@@ -471,11 +465,7 @@ TEST_F(tbl, ebusy_thread_already_bound)
 	struct lol_syscall_ranges m, gt;
 
 	REQUIRE_REFLECT();
-	rt_upcall_init(&self->g, emulate_plus);
-	rt_monitor_table(&m, LOL_RANGE_NATIVE);
-	rt_add1(&m, RT_INSN(r_sys), LOL_RANGE_REFLECT, 0);
-	rt_set_upcall(&m);
-	ASSERT_EQ(0, rt_set(self->g.vcpu.fd, &m));
+	ASSERT_EQ(0, bind_plus(&self->g, &m));
 	/* Binding the same vcpu again is a replacement. */
 	ASSERT_EQ(0, rt_set(self->g.vcpu.fd, &m));
 
@@ -529,11 +519,7 @@ TEST_F(tbl, ebusy_vcpu_bound_to_other_thread)
 	pthread_t th;
 
 	REQUIRE_REFLECT();
-	rt_upcall_init(&self->g, emulate_plus);
-	rt_monitor_table(&m, LOL_RANGE_NATIVE);
-	rt_add1(&m, RT_INSN(r_sys), LOL_RANGE_REFLECT, 0);
-	rt_set_upcall(&m);
-	ASSERT_EQ(0, rt_set(self->g.vcpu.fd, &m));
+	ASSERT_EQ(0, bind_plus(&self->g, &m));
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, try_bind, &o));
 	ASSERT_EQ(0, pthread_join(th, NULL));

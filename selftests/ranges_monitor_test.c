@@ -1294,6 +1294,41 @@ static void __attribute__((constructor)) exec_child(void)
 }
 
 /*
+ * Forks a child that, when `bound`, binds its thread to a fresh vcpu
+ * (the fd kept open across the exec, so that the binding does not simply
+ * go away with it), then execs this test with env ("NAME=1"). Returns the
+ * child's wait status; 20-24 are setup failures; -1 if fork/wait failed.
+ */
+static int exec_self(const char *env, bool bound)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { "ranges_monitor_test", NULL };
+		char *envp[] = { (char *)env, NULL };
+		struct rt_vm g;
+
+		if (bound) {
+			if (rt_vm_create(&g))
+				_exit(20);
+			if (set_std(&g, LOL_RANGE_NATIVE, emulate_table))
+				_exit(21);
+			if (R(1000, 1) != 1)
+				_exit(22);
+			if (fcntl(g.vcpu.fd, F_SETFD, 0))
+				_exit(23);
+		}
+		execve("/proc/self/exe", argv, envp);
+		_exit(24);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+/*
  * A bound thread that execs (same binary, same addresses) is unbound:
  * the table was for the old program. The vcpu fd stays open across the
  * exec so that the binding does not simply go away with the fd.
@@ -1301,28 +1336,10 @@ static void __attribute__((constructor)) exec_child(void)
 TEST_F(mon, exec_unbinds)
 {
 	int status;
-	pid_t pid;
 
 	REQUIRE();
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		char *argv[] = { "ranges_monitor_test", NULL };
-		char *envp[] = { EXEC_ENV "=1", NULL };
-		struct rt_vm g;
-
-		if (rt_vm_create(&g))
-			_exit(10);
-		if (set_std(&g, LOL_RANGE_NATIVE, emulate_table))
-			_exit(11);
-		if (R(1000, 1) != 1)
-			_exit(12);
-		if (fcntl(g.vcpu.fd, F_SETFD, 0))
-			_exit(13);
-		execve("/proc/self/exe", argv, envp);
-		_exit(14);
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	status = exec_self(EXEC_ENV "=1", true);
+	ASSERT_NE(-1, status);
 	EXPECT_TRUE(WIFEXITED(status)) TH_LOG("signal %d", WTERMSIG(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
@@ -1489,36 +1506,6 @@ static void __attribute__((constructor)) exec_sud_child(void)
 	_exit(r == 7 ? 0 : r == -ENOSYS ? 2 : 3);
 }
 
-static int exec_sud(bool bound)
-{
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	if (pid == 0) {
-		char *argv[] = { "ranges_monitor_test", NULL };
-		char *envp[] = { EXEC_SUD_ENV "=1", NULL };
-		struct rt_vm g;
-
-		if (bound) {
-			if (rt_vm_create(&g))
-				_exit(20);
-			if (set_std(&g, LOL_RANGE_NATIVE, emulate_table))
-				_exit(21);
-			if (R(1000, 1) != 1)
-				_exit(22);
-			/* The vcpu outlives the exec (fd kept open). */
-			if (fcntl(g.vcpu.fd, F_SETFD, 0))
-				_exit(23);
-		}
-		execve("/proc/self/exe", argv, envp);
-		_exit(24);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return status;
-}
-
 /*
  * A program exec'd by a bound thread (its vcpu file still open) that
  * uses Syscall User Dispatch itself gets every dispatch, the first one
@@ -1530,30 +1517,17 @@ TEST_F(mon, exec_then_own_sud)
 
 	REQUIRE();
 	/* Control: without lol the program's first syscall is dispatched. */
-	status = exec_sud(false);
+	status = exec_self(EXEC_SUD_ENV "=1", false);
 	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
 	ASSERT_EQ(0, WEXITSTATUS(status));
 
-	status = exec_sud(true);
+	status = exec_self(EXEC_SUD_ENV "=1", true);
 	EXPECT_TRUE(WIFEXITED(status)) TH_LOG("signal %d", WTERMSIG(status));
 	EXPECT_EQ(0, WEXITSTATUS(status)) {
 		if (WEXITSTATUS(status) == 2)
 			TH_LOG("the first SUD-blocked syscall ran natively");
 	}
 }
-
-/* gp500 guest stub: getpid(); syscall(500, its result); ud2 */
-LOL_GUEST_ASM(gp500,
-	"mov $39, %eax\n"
-	"gp500_sc1:\n\t"
-	"syscall\n\t"
-	"mov %rax, %rdi\n\t"
-	"mov $500, %eax\n"
-	"gp500_sc2:\n\t"
-	"syscall\n\t"
-	"ud2\n");
-extern const unsigned char gp500_sc1[]
-	__attribute__((visibility("hidden")));
 
 /*
  * One table for both: the bound thread runs a guest on its vcpu; guest

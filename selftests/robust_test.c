@@ -247,6 +247,14 @@ static pid_t sibling_child(struct ctl *ctl, const char *exe,
 	return pid;
 }
 
+/* After a sibling deed: the guest ran, and lol holds nothing more. */
+#define EXPECT_SIBLING_CLEAN() do {					\
+	EXPECT_TRUE(self->ctl->ready) TH_LOG("the guest never ran");	\
+	EXPECT_REFCNT(self->base);					\
+	EXPECT_SHMEM(self->shmem);					\
+	EXPECT_SANITY();						\
+} while (0)
+
 static void sibling_deed(struct __test_metadata *_metadata,
 			 FIXTURE_DATA(sibling) *self, bool vcpu_on_main,
 			 enum deed deed, int want)
@@ -265,10 +273,7 @@ static void sibling_deed(struct __test_metadata *_metadata,
 	} else {
 		EXPECT_KILLED(status, -want);
 	}
-	EXPECT_TRUE(self->ctl->ready) TH_LOG("the guest never ran");
-	EXPECT_REFCNT(self->base);
-	EXPECT_SHMEM(self->shmem);
-	EXPECT_SANITY();
+	EXPECT_SIBLING_CLEAN();
 }
 
 TEST_F(sibling, exit_group)
@@ -318,10 +323,7 @@ TEST_F(sibling, coredump)
 		snprintf(core, sizeof(core), "/tmp/core.%d", pid);
 		unlink(core);
 	}
-	EXPECT_TRUE(self->ctl->ready) TH_LOG("the guest never ran");
-	EXPECT_REFCNT(self->base);
-	EXPECT_SHMEM(self->shmem);
-	EXPECT_SANITY();
+	EXPECT_SIBLING_CLEAN();
 }
 
 /*

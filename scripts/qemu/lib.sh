@@ -45,6 +45,13 @@ lol_no_args() {
 	esac
 }
 
+# lol-fuzz's summary and the fuzz step's kmemleak verdict from console log
+# $1, indented (check.sh shows a test's output only when it fails).
+lol_fuzz_summary() {
+	grep -E '^lol-fuzz: (seed=|FAIL|reproduce|STUCK|[0-9]+ case|ok:|case setup)|^# kmemleak: [0-9n]' "$1" |
+		sed 's/^/  /' || true
+}
+
 # Fill in KVER, KDIR, LOL_CACHE and BUILD like the Makefile does.
 lol_env() {
 	if [ -z "${KVER:-}" ]; then
