@@ -69,6 +69,8 @@ struct lol_vcpu {
 
 	atomic_t running;		/* a thread is inside LOL_RUN */
 	atomic_t kick;			/* LOL_KICK pending */
+	atomic_t kick_queued;		/* kick_work is on a task */
+	struct callback_head kick_work;	/* wakes the task, see lol_vcpu_kick */
 	/* Valid while a thread is in guest mode on this vcpu. */
 	struct task_struct *task;
 	struct lol_as *as;

@@ -9,7 +9,6 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kprobes.h>
-#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/coredump.h>
@@ -19,13 +18,30 @@
 #include "lol.h"
 
 /*
- * mm_alloc() is not exported. It is the one function that gives an empty,
- * fully initialised mm (page tables, context, LDT-free, no vDSO) without
- * exec; the alternative -- a forked holder process whose mm is emptied --
- * inherits the monitor's LDT, pkeys, exe_file and flags. Its address is
- * taken from a kprobe on it, which the kprobe API resolves by name.
+ * Two host functions lol needs are not exported:
+ *
+ * mm_alloc(): the one function that gives an empty, fully initialised mm
+ * (page tables, context, LDT-free, no vDSO) without exec; the alternative
+ * -- a forked holder process whose mm is emptied -- inherits the monitor's
+ * LDT, pkeys, exe_file and flags.
+ *
+ * switch_mm_irqs_off(): loads another mm's page tables on this CPU. The
+ * exported alternative, kthread_{unuse,use}_mm(), needs PF_KTHREAD and
+ * leaves current->mm NULL between the two calls with interrupts enabled:
+ * an interrupt's softirq that uses the FPU then takes the thread for a
+ * kernel thread and clobbers its live user FP registers, and /proc readers
+ * on other CPUs see a task without an mm.
+ *
+ * Their addresses come from a kprobe on them, which the kprobe API
+ * resolves by name (kallsyms_lookup_name() is not exported either).
+ * membarrier_update_current_mm() is resolved the same way, optionally: it
+ * only keeps the runqueue's membarrier state in step with current->mm.
  */
 static struct mm_struct *(*lol_mm_alloc_fn)(void);
+static void (*lol_switch_mm_fn)(struct mm_struct *prev,
+				struct mm_struct *next,
+				struct task_struct *tsk);
+static void (*lol_membarrier_fn)(struct mm_struct *next);
 
 static unsigned long lol_lookup_symbol(const char *name)
 {
@@ -46,6 +62,13 @@ int lol_mm_init(void)
 		pr_warn("cannot resolve mm_alloc\n");
 		return -ENOENT;
 	}
+	lol_switch_mm_fn = (void *)lol_lookup_symbol("switch_mm_irqs_off");
+	if (!lol_switch_mm_fn) {
+		pr_warn("cannot resolve switch_mm_irqs_off\n");
+		return -ENOENT;
+	}
+	lol_membarrier_fn =
+		(void *)lol_lookup_symbol("membarrier_update_current_mm");
 	return 0;
 }
 
@@ -122,28 +145,60 @@ void lol_mm_sync_dumpable(struct mm_struct *guest, struct mm_struct *host)
 }
 
 /*
- * Make @to the current thread's mm. kthread_{unuse,use}_mm() are the only
- * exported ways to change current->mm and to load a page-table root; they
- * require PF_KTHREAD, which is set for the few instructions of the switch
- * with preemption off (see Documentation/design.md for what other CPUs may
- * observe meanwhile). kthread_unuse_mm() also flushes the task's cached
- * RSS counters into @from, which would otherwise land in the wrong mm.
+ * The task's cached RSS counts (SPLIT_RSS_COUNTING) belong to the mm they
+ * were counted in: flush them into @mm before current->mm changes, or
+ * they land in the other mm (a "Bad rss-counter state" when it goes).
+ * sync_mm_rss() is not exported; this is it without its tracepoint.
+ */
+static void lol_mm_sync_rss(struct mm_struct *mm)
+{
+#ifdef SPLIT_RSS_COUNTING
+	struct task_struct *tsk = current;
+	int i;
+
+	for (i = 0; i < NR_MM_COUNTERS; i++) {
+		if (tsk->rss_stat.count[i]) {
+			atomic_long_add(tsk->rss_stat.count[i],
+					&mm->rss_stat.count[i]);
+			tsk->rss_stat.count[i] = 0;
+		}
+	}
+	tsk->rss_stat.events = 0;
+#endif
+}
+
+/*
+ * Make @to the current thread's mm, as a context switch between two
+ * threads of different processes would: the task stays a user task
+ * throughout (no PF_KTHREAD, current->mm never NULL), and the pointer
+ * change and the page-table switch happen together under task_lock() --
+ * which /proc (get_task_mm(), get_task_exe_file()) and every other reader
+ * of another task's mm take -- with interrupts off. No interrupt, softirq,
+ * NMI or other CPU can see the thread between two states: it has either
+ * the old mm loaded and named, or the new one. The thread's FP registers
+ * are not involved at all.
  *
- * Reference counts: kthread_use_mm() drops the old active_mm, a reference
- * user tasks do not hold, so one is taken on @from first; it takes one on
- * @to, which a user task does not hold either, so it is dropped after.
- * The caller holds mm_users on both.
+ * User tasks hold no separate reference for active_mm (it equals mm), so
+ * none changes hands; the caller holds mm_users on both mms for as long
+ * as either is current->mm.
  */
 void lol_mm_switch(struct mm_struct *from, struct mm_struct *to)
 {
 	struct task_struct *tsk = current;
+	unsigned long flags;
 
-	mmgrab(from);
-	preempt_disable();
-	tsk->flags |= PF_KTHREAD;
-	kthread_unuse_mm(from);
-	kthread_use_mm(to);
-	tsk->flags &= ~PF_KTHREAD;
-	preempt_enable();
-	mmdrop(to);
+	task_lock(tsk);
+	/* membarrier: user accesses in @from before the mm changes. */
+	smp_mb__after_spinlock();
+	local_irq_save(flags);
+	lol_mm_sync_rss(from);
+	tsk->mm = to;
+	tsk->active_mm = to;
+	if (lol_membarrier_fn)
+		lol_membarrier_fn(to);
+	lol_switch_mm_fn(from, to, tsk);
+	local_irq_restore(flags);
+	task_unlock(tsk);
+	/* membarrier: the new current->mm before user accesses in @to. */
+	smp_mb();
 }

@@ -27,6 +27,7 @@
 #include <linux/file.h>
 #include <linux/hashtable.h>
 #include <linux/kprobes.h>
+#include <linux/module.h>
 #include <linux/rseq.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
@@ -212,6 +213,7 @@ static void lol_fixup_ax(struct callback_head *work)
 		WRITE_ONCE(vcpu->fixup_armed, false);
 	}
 	lol_vcpu_put(vcpu);
+	module_put(THIS_MODULE);
 }
 
 /*
@@ -226,10 +228,13 @@ long lol_return_ax(struct lol_vcpu *vcpu, u64 ax)
 	vcpu->fixup_ax_val = ax;
 	WRITE_ONCE(vcpu->fixup_armed, true);
 	kref_get(&vcpu->ref);
+	/* The work's code must outlive every fd: it may run after them. */
+	__module_get(THIS_MODULE);
 	init_task_work(&vcpu->fixup_work, lol_fixup_ax);
 	if (task_work_add(current, &vcpu->fixup_work, TWA_RESUME)) {
 		/* Exiting: rax no longer matters. */
 		WRITE_ONCE(vcpu->fixup_armed, false);
+		module_put(THIS_MODULE);
 		lol_vcpu_put(vcpu);
 	}
 	return 0;
@@ -328,6 +333,25 @@ out_idle:
 	return ret;
 }
 
+static void lol_kick_done(struct callback_head *work)
+{
+	struct lol_vcpu *vcpu = container_of(work, struct lol_vcpu, kick_work);
+
+	atomic_set(&vcpu->kick_queued, 0);
+	lol_vcpu_put(vcpu);
+	module_put(THIS_MODULE);
+}
+
+/*
+ * Force the thread in guest mode out. A TWA_SIGNAL task_work is how a
+ * module can do what a signal does without sending one: it sets
+ * TIF_NOTIFY_SIGNAL and wakes the task from an interruptible sleep (a
+ * guest blocked in a NATIVE read) or IPIs it when it runs. The blocked
+ * syscall then returns -ERESTARTSYS; get_signal() sees the pending kick
+ * and leaves the guest with the syscall set up to restart, as for a host
+ * signal. The work itself does nothing but drop its references; one is
+ * queued at a time.
+ */
 int lol_vcpu_kick(struct lol_vcpu *vcpu)
 {
 	struct task_struct *tsk;
@@ -337,9 +361,17 @@ int lol_vcpu_kick(struct lol_vcpu *vcpu)
 	smp_mb();
 	rcu_read_lock();
 	tsk = READ_ONCE(vcpu->task);
-	if (tsk && tsk != current) {
-		set_tsk_thread_flag(tsk, TIF_NOTIFY_SIGNAL);
-		kick_process(tsk);
+	if (tsk && tsk != current && !atomic_xchg(&vcpu->kick_queued, 1)) {
+		kref_get(&vcpu->ref);
+		__module_get(THIS_MODULE);
+		init_task_work(&vcpu->kick_work, lol_kick_done);
+		if (task_work_add(tsk, &vcpu->kick_work, TWA_SIGNAL)) {
+			/* Exiting: it leaves guest mode on its own. */
+			atomic_set(&vcpu->kick_queued, 0);
+			module_put(THIS_MODULE);
+			/* Not the last: the caller's fd holds the vcpu. */
+			lol_vcpu_put(vcpu);
+		}
 	}
 	rcu_read_unlock();
 	return 0;

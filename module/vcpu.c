@@ -62,7 +62,13 @@ static int lol_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;
 	vma->vm_flags &= ~VM_MAYEXEC;
-	vma->vm_flags |= VM_DONTEXPAND;
+	/*
+	 * Only the creating process may map it: not inherited by fork()
+	 * (VM_DONTCOPY; VM_IO makes madvise(MADV_DOFORK) refuse to undo
+	 * that, and keeps get_user_pages() and /proc/<pid>/mem off it), and
+	 * left out of core dumps.
+	 */
+	vma->vm_flags |= VM_DONTEXPAND | VM_DONTCOPY | VM_IO | VM_DONTDUMP;
 	vma->vm_ops = &lol_run_vm_ops;
 	return 0;
 }

@@ -141,10 +141,30 @@ TEST_F(forked, vcpu_ioctls_eio)
 			free(buf);
 		}
 		lol_ioctl_err(self->vcpu, _IO(LOLIO, 0xff), 0, EIO);
-
-		/* The inherited run page mapping stays usable memory. */
-		EXPECT_EQ(LOL_EXIT_NONE, self->run->exit_reason);
 	});
+}
+
+/*
+ * The run page is not inherited: a child that still had the parent's
+ * mapping could rewrite the registers of the parent's next LOL_RUN.
+ * MADV_DOFORK cannot bring it back either.
+ */
+TEST_F(forked, run_page_not_inherited)
+{
+	const __u64 rip = 0x400000;
+
+	self->run->regs.rip = rip;
+	EXPECT_ERRNO(EINVAL, madvise(self->run, self->run_size, MADV_DOFORK));
+	IN_CHILD({
+		/* msync() fails with ENOMEM on an unmapped range. */
+		EXPECT_ERRNO(ENOMEM, msync(self->run, self->run_size,
+					   MS_ASYNC));
+		if (msync(self->run, self->run_size, MS_ASYNC) == 0)
+			self->run->regs.rip = 0xdead000;
+	});
+	EXPECT_EQ(rip, self->run->regs.rip);
+	/* The parent's own mapping is untouched. */
+	EXPECT_EQ(0, msync(self->run, self->run_size, MS_ASYNC));
 }
 
 TEST_F(forked, vcpu_mmap_eio)

@@ -63,9 +63,11 @@ command -v qemu-system-x86_64 >/dev/null || lol_die "qemu-system-x86_64 missing 
 cmdline="console=ttyS0 panic_on_warn=1 oops=panic panic=-1 panic_print=0x20"
 cmdline="$cmdline loglevel=4 edd=off rdinit=/init${append:+ $append}"
 
+# A second UART (ttyS1) that goes nowhere: tests write to it to make
+# device interrupts (fpu_stress_test), without touching the console.
 qemu=(qemu-system-x86_64 -nodefaults -no-user-config -nographic -no-reboot
-	-serial mon:stdio -m "$mem" -kernel "$kernel" -initrd "$initrd"
-	-append "$cmdline")
+	-serial mon:stdio -serial null -m "$mem" -kernel "$kernel"
+	-initrd "$initrd" -append "$cmdline")
 
 if [ "$icount" = 1 ]; then
 	# Instruction counting exists only under TCG, and only single-threaded.
