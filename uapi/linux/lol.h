@@ -199,8 +199,9 @@ struct lol_syscall_ranges {
 #define LOL_EXIT_NONE		0
 /*
  * LOL_EXIT_SYSCALL: regs.rax holds the syscall number, regs.rip points past
- * the instruction, rcx/r11 hold what the instruction put there; set
- * regs.rax to the result and LOL_RUN again.
+ * the instruction; after `syscall` rcx/r11 hold what the instruction put
+ * there, after `int $0x80` (LOL_SYSCALL_COMPAT) they keep the guest's
+ * values. Set regs.rax to the result and LOL_RUN again.
  */
 #define LOL_EXIT_SYSCALL	1	/* guest executed a system call */
 #define LOL_EXIT_FAULT		2	/* guest page fault not served by a map */
@@ -216,7 +217,12 @@ struct lol_syscall_ranges {
 #define LOL_FAULT_WRITE		(1U << 1)
 #define LOL_FAULT_EXEC		(1U << 2)
 /* lol_run.fault.flags */
-#define LOL_FAULT_PRESENT	(1U << 0)	/* the address is mapped (access denied) */
+/*
+ * The address is mapped in the AS and the access denied (or beyond the
+ * phys file). Use this, not error_code's P bit: that one tells whether
+ * the host had a PTE yet, which lol fills lazily.
+ */
+#define LOL_FAULT_PRESENT	(1U << 0)
 
 /* lol_exit_syscall.flags */
 #define LOL_SYSCALL_COMPAT	(1U << 0)	/* 32-bit ABI (int $0x80) */
