@@ -2,7 +2,7 @@
 /*
  * fpu_stress_test: guest and monitor FP/vector registers stay exact under
  * load. One guest per online CPU (at least two), each on its own monitor
- * thread, for LOL_FPU_STRESS_SECS seconds (default 20):
+ * thread, for LOL_FPU_STRESS_SECS seconds (default 30):
  *
  *  - the guest loads xmm0..15 with its own pattern once, then loops on a
  *    reflected syscall whose result the monitor computes, and compares
@@ -456,7 +456,7 @@ TEST(fp_exact_under_interrupt_load)
 {
 	int ncpu = sysconf(_SC_NPROCESSORS_ONLN), n, i;
 	const char *env = getenv("LOL_FPU_STRESS_SECS");
-	double secs = env ? atof(env) : 20, t0;
+	double secs = env ? atof(env) : 30, t0;
 	struct stresser *s;
 	struct kicker k;
 	struct irq_load l = { .fd = -1 };
