@@ -23,7 +23,7 @@
  * kthread_use_mm() with PF_KTHREAD set and interrupts enabled inside; a
  * softirq using the FPU there did not save the live user registers, the
  * guest saw corrupted xmm values and the host warned in
- * fpregs_assert_state_consistent(). switch_test's
+ * fpregs_assert_state_consistent(). regress_test's
  * never_seen_as_kernel_thread sees that window directly.
  */
 #include <fcntl.h>
@@ -119,14 +119,6 @@ LOL_GUEST_ASM(fp_guest,
 	"mov $1002, %eax\n\t"
 	"syscall\n\t"
 	"ud2\n");
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /*
  * LOL_RUN with the monitor's pattern in xmm0..15 around the syscall
@@ -517,8 +509,8 @@ TEST(fp_exact_under_interrupt_load)
 	k.kicks = 0;
 	ASSERT_EQ(0, pthread_create(&kth, NULL, kick_all, &k));
 
-	t0 = now_s();
-	while (now_s() - t0 < secs) {
+	t0 = lol_now();
+	while (lol_now() - t0 < secs) {
 		usleep(100 * 1000);
 		for (i = 0; i < n; i++)
 			if (s[i].guest_bad || s[i].monitor_bad)
@@ -538,7 +530,7 @@ TEST(fp_exact_under_interrupt_load)
 	}
 
 	TH_LOG("%d guests, %.1f s, %lu interrupts, %ld UART bytes, %ld kicks sent",
-	       n, now_s() - t0, count_interrupts() - irq0, l.bytes, k.kicks);
+	       n, lol_now() - t0, count_interrupts() - irq0, l.bytes, k.kicks);
 	for (i = 0; i < n; i++) {
 		TH_LOG("guest %d: %ld syscall exits, %ld faults, %ld kicks, %ld EINTR, %ld CPU hops; bad: guest %ld, monitor %ld, other %ld%s%s",
 		       i, s[i].exits, s[i].faults, s[i].kicks, s[i].eintr,

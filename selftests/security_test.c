@@ -309,15 +309,9 @@ static int write_file(const char *path, const char *val)
 
 static long read_long(const char *path)
 {
-	char buf[64] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	char buf[64];
 
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
+	if (lol_read_text(path, buf, sizeof(buf)) <= 0)
 		return -1;
 	return strtol(buf, NULL, 0);
 }
@@ -373,14 +367,6 @@ static double cpu_now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -2229,7 +2215,7 @@ TEST_F_TIMEOUT(g, run_page_flips, 120)
 {
 	unsigned long ok = 0, einval = 0, enoent = 0, iters = 100000, i;
 	struct flipper f = { .run = self->run, .good_as = self->g.as_id };
-	double deadline = wall_now() + 40;
+	double deadline = lol_now() + 40;
 	pthread_t t;
 
 	REQUIRE_RUN();
@@ -2243,7 +2229,7 @@ TEST_F_TIMEOUT(g, run_page_flips, 120)
 	memcpy((char *)self->g.vm.phys + PAGE - 2, "\xeb\x80", 2);
 	lol_vcpu_set_entry(&self->g.vcpu, self->g.as_id, CODE_GVA, 0);
 	ASSERT_EQ(0, pthread_create(&t, NULL, flip_run, &f));
-	for (i = 0; i < iters && wall_now() < deadline; i++) {
+	for (i = 0; i < iters && lol_now() < deadline; i++) {
 		int r = lol_run(self->g.vcpu.fd);
 		int e = errno;
 
@@ -2303,7 +2289,7 @@ TEST_F_TIMEOUT(g, as_ops_flips, 120)
 	struct lol_as_op *op = calloc(1, sizeof(*op));
 	struct flipper f = { .op = op };
 	unsigned long ok = 0, einval = 0, i;
-	double deadline = wall_now() + 20;
+	double deadline = lol_now() + 20;
 	pthread_t t;
 	__u32 x;
 
@@ -2311,7 +2297,7 @@ TEST_F_TIMEOUT(g, as_ops_flips, 120)
 	op->op = LOL_AS_MAP;
 	op->prot = LOL_PROT_READ;
 	ASSERT_EQ(0, pthread_create(&t, NULL, flip_op, &f));
-	for (i = 0; i < 20000 && wall_now() < deadline; i++) {
+	for (i = 0; i < 20000 && lol_now() < deadline; i++) {
 		int r = lol_as_ops(self->g.vm.guest, self->g.as_id, op, 1, NULL);
 
 		if (!r)

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "test_util.h"
 
@@ -40,6 +42,33 @@ const char *lol_errno_name(int err)
 	b = buf[next++ % ARRAY_SIZE(buf)];
 	snprintf(b, sizeof(buf[0]), "E%d", err);
 	return b;
+}
+
+double lol_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+ssize_t lol_read_text(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	err = errno;
+	close(fd);
+	if (n < 0) {
+		errno = err;
+		return -1;
+	}
+	buf[n] = 0;
+	return n;
 }
 
 long lol_meminfo_kb(const char *field)

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/types.h>
 
 #include "liblol.h"
 #include "guest.h"
@@ -31,6 +32,15 @@
 
 /* "EINVAL" for EINVAL; "E<n>" for errnos without a name here. */
 const char *lol_errno_name(int err);
+
+/* CLOCK_MONOTONIC in seconds, for deadlines and reports. */
+double lol_now(void);
+
+/*
+ * Reads a (small, /proc or /sys) file into buf as a NUL-terminated string;
+ * returns its length, or -1 with errno set (an empty file: 0).
+ */
+ssize_t lol_read_text(const char *path, char *buf, size_t size);
 
 /* A /proc/meminfo field in KiB, -1 if absent. */
 long lol_meminfo_kb(const char *field);
