@@ -444,7 +444,20 @@ static unsigned long count_interrupts(void)
 	return total;
 }
 
-TEST(fp_exact_under_interrupt_load)
+/* No per-test state: the fixture exists for TEST_F_TIMEOUT. */
+FIXTURE(stress) {
+	int unused;
+};
+
+FIXTURE_SETUP(stress)
+{
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+}
+
+TEST_F_TIMEOUT(stress, fp_exact_under_interrupt_load, 120)
 {
 	int ncpu = sysconf(_SC_NPROCESSORS_ONLN), n, i;
 	const char *env = getenv("LOL_FPU_STRESS_SECS");

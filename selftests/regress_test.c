@@ -340,7 +340,7 @@ static int task_flags(int tid, unsigned long *flags)
  * quarter of its reads (and an FPU-using softirq on the switching CPU saw
  * the same thing: the guest's SIMD registers were clobbered).
  */
-TEST_F(regress, never_seen_as_kernel_thread)
+TEST_F_TIMEOUT(regress, never_seen_as_kernel_thread, 60)
 {
 	int ncpu = online_cpus(), nspin = ncpu < 2 ? 2 : ncpu;
 	struct lol_vm vms[nspin];
@@ -450,7 +450,7 @@ static int lead_exits(struct lol_vcpu *vcpu, atomic_int *go, atomic_int *done,
 	return 0;
 }
 
-TEST_F(regress, proc_self_exe_from_sibling)
+TEST_F_TIMEOUT(regress, proc_self_exe_from_sibling, 90)
 {
 	struct exe_reader r = { 0 };
 	long exits = 0;
@@ -496,7 +496,7 @@ static void *exec_self_thread(void *p)
 	_exit(100 + (errno & 0x7f) % 100);
 }
 
-TEST_F(regress, execve_proc_self_exe_from_sibling)
+TEST_F_TIMEOUT(regress, execve_proc_self_exe_from_sibling, 120)
 {
 	int round, ok = 0, rounds = 20;
 
