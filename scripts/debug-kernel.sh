@@ -105,31 +105,8 @@ if ! flock -n 9; then
 	flock 9
 fi
 
-# Every option the fragment sets must be in the merged config: a missing
-# dependency makes Kconfig drop an option without a word.
 check_config() {
-	local cfg=$1 line opt bad=()
-
-	while IFS= read -r line; do
-		case $line in
-		CONFIG_*=*)
-			grep -qxF -- "$line" "$cfg" || bad+=("$line (have: $(grep -E "^(# )?${line%%=*}[= ]" "$cfg" || echo unset))")
-			;;
-		'# CONFIG_'*' is not set')
-			opt=${line#\# }
-			opt=${opt%% *}
-			if grep -q "^$opt=" "$cfg"; then
-				bad+=("$line (have: $(grep "^$opt=" "$cfg"))")
-			fi
-			;;
-		esac
-	done <"$frag"
-	# refcount_t is always checked in 6.1 (REFCOUNT_FULL is gone): nothing
-	# to set, but say so in the log.
-	if [ ${#bad[@]} -gt 0 ]; then
-		printf 'lol: error: debug-kernel: option dropped from the merged .config: %s\n' "${bad[@]}" >&2
-		lol_die "fix $frag (a dependency is missing) or the kernel source"
-	fi
+	lol_check_config "$1" "$frag"
 }
 
 if [ "$force" = 1 ] || ! current; then

@@ -173,3 +173,29 @@ lol_pick_accel() {
 	rm -rf "$dir"
 	cat "$cache"
 }
+
+# lol_check_config CONFIG FRAGMENT: every option FRAGMENT sets (CONFIG_X=v
+# or "# CONFIG_X is not set") must be so in the merged CONFIG; Kconfig
+# drops an option with a missing dependency without a word.
+lol_check_config() {
+	local cfg=$1 frag=$2 line opt bad=()
+
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=*)
+			grep -qxF -- "$line" "$cfg" || bad+=("$line (have: $(grep -E "^(# )?${line%%=*}[= ]" "$cfg" || echo unset))")
+			;;
+		'# CONFIG_'*' is not set')
+			opt=${line#\# }
+			opt=${opt%% *}
+			if grep -q "^$opt=" "$cfg"; then
+				bad+=("$line (have: $(grep "^$opt=" "$cfg"))")
+			fi
+			;;
+		esac
+	done <"$frag"
+	if [ ${#bad[@]} -gt 0 ]; then
+		printf 'lol: error: option dropped from the merged .config: %s\n' "${bad[@]}" >&2
+		lol_die "fix $frag (a dependency is missing) or the kernel source"
+	fi
+}
