@@ -5,6 +5,9 @@
 #
 #   make             module + userspace + selftests
 #   make check       build, boot Debian's kernel in QEMU, run the suite
+#                    (the guest suite too: it builds the guest first)
+#   make guest       User-Mode Linux with guest-patch/ applied, the guest
+#                    programs and root file system, in $(BUILD)/guest
 #   make check-debug the suite + 60 s of lol-fuzz on a debug kernel (KASAN,
 #                    lockdep, kmemleak, UBSAN), built once into LOL_CACHE
 #   make fuzz        lol-fuzz in the VM for SECONDS (300) [SEED=...]
@@ -23,8 +26,8 @@ BUILD     ?= $(CURDIR)/build
 PREFIX    ?= /usr/local
 export KVER KDIR LOL_CACHE BUILD
 
-.PHONY: all module userspace selftests check check-debug demo bench fuzz \
-	deps style sparse install clean help
+.PHONY: all module userspace selftests guest check check-debug demo bench \
+	fuzz deps style sparse install clean help
 
 all: module userspace selftests
 
@@ -41,8 +44,15 @@ selftests: userspace
 	$(MAKE) -C selftests OUTPUT=$(BUILD)/selftests
 
 check: deps
-	$(MAKE) module userspace selftests style sparse
+	$(MAKE) module userspace selftests guest style sparse
+	userspace/tools/lol-run-selftest.sh $(BUILD)/bin/lol-run
 	scripts/check.sh
+
+# UML (cached in $(LOL_CACHE)/guest), the guest programs, the root.
+guest: deps userspace
+	scripts/guest-build.sh >/dev/null
+	$(MAKE) -C userspace/guest BUILD=$(BUILD)
+	scripts/guest-rootfs.sh
 
 check-debug: deps
 	$(MAKE) userspace selftests
@@ -85,4 +95,5 @@ install: module userspace
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
+	$(MAKE) -C userspace/guest BUILD=$(BUILD) clean
 	rm -rf $(BUILD)

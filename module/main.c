@@ -26,7 +26,8 @@ unsigned int lol_max_as = 1024;
 module_param_named(max_as, lol_max_as, uint, 0644);
 MODULE_PARM_DESC(max_as, "address spaces per guest");
 
-unsigned int lol_max_mappings = 16384;
+/* 1 GiB of scattered 4 KiB guest pages: a UML process of 512 MiB fits. */
+unsigned int lol_max_mappings = 262144;
 module_param_named(max_mappings, lol_max_mappings, uint, 0644);
 MODULE_PARM_DESC(max_mappings, "LOL_AS_MAP operations live per address space");
 
