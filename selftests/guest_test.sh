@@ -10,7 +10,8 @@
 # to /lol/guest (scripts/check.sh). busybox sh; TAP output.
 #
 # Environment: LOL_GUEST_BIG_MB (the suite's big_memory size, default 512),
-# LOL_GUEST_MEM (UML's mem=, default 768M).
+# LOL_GUEST_MEM (UML's mem=, default 640M), LOL_GUEST_CASE_TIMEOUT (per
+# case, default 600 s).
 
 G=${LOL_GUEST_DIR:-/lol/guest}
 BIN=${LOL_BIN_DIR:-/lol/bin}
@@ -18,7 +19,7 @@ ROOT=/tmp/lol-guest-root
 BIG=${LOL_GUEST_BIG_MB:-512}
 # Per-case timeout: big_memory is 131072 guest page faults, minutes under TCG.
 CASE_T=${LOL_GUEST_CASE_TIMEOUT:-600}
-MEM=${LOL_GUEST_MEM:-768M}
+MEM=${LOL_GUEST_MEM:-640M}
 LOG=/tmp/lol-guest-log
 n=0
 fails=0
@@ -69,6 +70,11 @@ sysctl -qw vm.max_map_count=1048576
 [ -w /sys/module/lol/parameters/max_mappings ] &&
 	echo 262144 >/sys/module/lol/parameters/max_mappings
 
+# UML in ptrace mode keeps its memory in a file in TMPDIR: a tmpfs of its
+# own, not limited to half of the VM's memory like /tmp.
+UMLTMP=/tmp/lol-uml-tmp
+mkdir -p "$UMLTMP"
+mount -t tmpfs -o size=4g,mode=1777 tmpfs "$UMLTMP" 2>/dev/null
 export TMPDIR=/tmp
 
 # suite_counts LOG: "P F S" from the suite's summary line, or nothing.
@@ -89,8 +95,9 @@ uptime_s() {
 uml() {
 	mode=$1
 	shift
-	"$G/linux" "lol=$mode" mem="$MEM" rw root=/dev/root rootfstype=hostfs \
-		rootflags="$ROOT" con0=fd:0,fd:1 con=null "$@" </dev/null
+	TMPDIR=$UMLTMP "$G/linux" "lol=$mode" mem="$MEM" rw root=/dev/root \
+		rootfstype=hostfs rootflags="$ROOT" con0=fd:0,fd:1 con=null "$@" \
+		</dev/null
 }
 
 echo "TAP version 13"
@@ -188,5 +195,6 @@ else
 fi
 
 rm -rf "$ROOT" "$LOG".*
+umount "$UMLTMP" 2>/dev/null
 echo "# guest_test: $((n - fails)) passed, $fails failed"
 [ "$fails" = 0 ]
