@@ -13,6 +13,8 @@
 #   make fuzz        lol-fuzz in the VM for SECONDS (300) [SEED=...]
 #   make demo        boot the VM, load lol, run lolctl info and a tiny guest
 #   make bench       lol-bench in the VM (TCG wall clock and icount)
+#   make guest-bench lol-guest-bench natively, in UML on lol, in UML on
+#                    ptrace, side by side (icount)
 #   make deps        install the Debian packages the project needs
 #   make style       checkpatch.pl --no-tree on all module/uapi sources
 #   make sparse      sparse over the module (C=2)
@@ -27,7 +29,7 @@ PREFIX    ?= /usr/local
 export KVER KDIR LOL_CACHE BUILD
 
 .PHONY: all module userspace selftests guest check check-debug demo bench \
-	fuzz deps style sparse install clean help
+	guest-bench fuzz deps style sparse install clean help
 
 all: module userspace selftests
 
@@ -69,6 +71,10 @@ demo: deps
 bench: deps
 	$(MAKE) module userspace selftests
 	scripts/bench.sh
+
+guest-bench: deps
+	$(MAKE) module userspace guest
+	scripts/guest-bench.sh
 
 deps:
 	scripts/deps.sh
