@@ -25,19 +25,6 @@ static inline uint8_t stream_byte(uint64_t i)
 	return (uint8_t)((i * 2654435761u) >> 13 ^ i >> 20);
 }
 
-static int wait_ok(pid_t pid, const char *who)
-{
-	int status;
-	char st[64];
-
-	CHECK(waitpid(pid, &status, 0) == pid, "waitpid %s: %s", who,
-	      errno_name(errno));
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "%s: expected exited 0, got %s", who,
-	      status_str(status, st, sizeof(st)));
-	return CASE_PASS;
-}
-
 /* --- pipes ----------------------------------------------------------------- */
 
 struct ping {
@@ -112,7 +99,7 @@ static int pipe_ping_pong(void)
 	}
 	close(down[1]);
 	close(up[0]);
-	TRY(wait_ok(pid, "ping-pong child"));
+	TRY(wait_exit0(pid, "ping-pong child"));
 	info("%ld pipe round trips", n);
 	return CASE_PASS;
 }
@@ -173,7 +160,7 @@ static int pipe_transfer(void)
 	CHECK(off == XFER_SIZE && sum == want,
 	      "expected %d bytes with checksum %#llx, got checksum %#llx",
 	      XFER_SIZE, (unsigned long long)want, (unsigned long long)sum);
-	return wait_ok(pid, "writer child");
+	return wait_exit0(pid, "writer child");
 }
 
 static int pipe_nonblock(void)
@@ -385,7 +372,7 @@ static int tcp_echo(int ls, const char *lo_why)
 	}
 	CHECK(n == 0, "server receive: %s", errno_name(errno));
 	close(s);
-	TRY(wait_ok(pid, "TCP client"));
+	TRY(wait_exit0(pid, "TCP client"));
 	CHECK(total == TCP_TOTAL, "the server echoed %zu bytes, expected %d",
 	      total, TCP_TOTAL);
 	info("%d KiB echoed over 127.0.0.1:%d", TCP_TOTAL / 1024,

@@ -19,19 +19,6 @@ static long page_size(void)
 	return sysconf(_SC_PAGESIZE);
 }
 
-static int wait_exit0(pid_t pid, const char *who)
-{
-	int status;
-	char st[64];
-
-	CHECK(waitpid(pid, &status, 0) == pid, "waitpid %s: %s", who,
-	      errno_name(errno));
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "%s: expected exited 0, got %s", who,
-	      status_str(status, st, sizeof(st)));
-	return CASE_PASS;
-}
-
 /* Every word of page i of buf gets a value made of i and tag. */
 static uint64_t page_word(long i, int tag)
 {

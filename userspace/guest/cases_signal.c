@@ -32,19 +32,6 @@ static void default_handler(int sig)
 	signal(sig, SIG_DFL);
 }
 
-static int wait_exit0(pid_t pid, const char *who)
-{
-	int status;
-	char st[64];
-
-	CHECK(waitpid(pid, &status, 0) == pid, "waitpid %s: %s", who,
-	      errno_name(errno));
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "%s: expected exited 0, got %s", who,
-	      status_str(status, st, sizeof(st)));
-	return CASE_PASS;
-}
-
 /* --- siginfo ----------------------------------------------------------------- */
 
 static volatile int got_count;

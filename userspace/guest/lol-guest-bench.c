@@ -32,8 +32,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "cli.h"
 
-#define EXIT_USAGE	2
+#define EXIT_USAGE	LOL_EXIT_USAGE
 
 #define HELPER_EXIT	"--helper-exit"
 #define HELPER_BUILD	"--helper-build"
@@ -841,24 +842,9 @@ static int run_bench(const struct bench *b, int runs, bool json)
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "%s: ", progname);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", progname);
-	return EXIT_USAGE;
+	return lol_usage_error(progname, fmt, arg);
 }
 
-static const char *option_name(const char *arg)
-{
-	static char buf[3];
-
-	if (optopt) {
-		buf[0] = '-';
-		buf[1] = optopt;
-		buf[2] = '\0';
-		return buf;
-	}
-	return arg;
-}
 
 static const struct bench *find_bench(const char *name)
 {
@@ -930,10 +916,10 @@ int main(int argc, char **argv)
 			return EXIT_SUCCESS;
 		case ':':
 			return usage_error("option '%s' needs an argument",
-					   option_name(argv[optind - 1]));
+					   lol_option_name(argv[optind - 1]));
 		default:
 			return usage_error("unknown option '%s'",
-					   option_name(argv[optind - 1]));
+					   lol_option_name(argv[optind - 1]));
 		}
 	}
 	if (list) {

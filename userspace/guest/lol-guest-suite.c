@@ -22,8 +22,9 @@
 #include <unistd.h>
 
 #include "suite.h"
+#include "cli.h"
 
-#define EXIT_USAGE	2
+#define EXIT_USAGE	LOL_EXIT_USAGE
 #define DEFAULT_TIMEOUT	60
 
 const struct guest_case guest_cases[] = {
@@ -158,25 +159,9 @@ static void usage(void)
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "%s: ", progname);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", progname);
-	return EXIT_USAGE;
+	return lol_usage_error(progname, fmt, arg);
 }
 
-/* The option getopt stumbled on: the short one if it was one, else argv. */
-static const char *option_name(const char *arg)
-{
-	static char buf[3];
-
-	if (optopt) {
-		buf[0] = '-';
-		buf[1] = optopt;
-		buf[2] = '\0';
-		return buf;
-	}
-	return arg;
-}
 
 int helper_child_exit(int argc, char **argv)
 {
@@ -430,10 +415,10 @@ int main(int argc, char **argv)
 			return EXIT_SUCCESS;
 		case ':':
 			return usage_error("option '%s' needs an argument",
-					   option_name(argv[optind - 1]));
+					   lol_option_name(argv[optind - 1]));
 		default:
 			return usage_error("unknown option '%s'",
-					   option_name(argv[optind - 1]));
+					   lol_option_name(argv[optind - 1]));
 		}
 	}
 	if (optind < argc)

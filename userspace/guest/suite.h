@@ -94,6 +94,8 @@ int skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *errno_name(int err);
 /* "exited 3", "killed by SIGKILL", ... for a wait status. */
 const char *status_str(int status, char *buf, size_t len);
+/* Reaps @pid; the case fails unless it exited with status 0. */
+int wait_exit0(pid_t pid, const char *who);
 
 /* n * LOL_GUEST_SUITE_SCALE, at least 1. */
 long scaled(long n);

@@ -309,3 +309,17 @@ void pin_to_cpu(int cpu)
 	CPU_SET(cpu, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 }
+
+/* Reaps @pid and fails the case unless it exited with status 0. */
+int wait_exit0(pid_t pid, const char *who)
+{
+	int status;
+	char st[64];
+
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid %s: %s", who,
+	      errno_name(errno));
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "%s: expected exited 0, got %s", who,
+	      status_str(status, st, sizeof(st)));
+	return CASE_PASS;
+}

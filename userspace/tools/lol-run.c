@@ -68,6 +68,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "liblol.h"
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
@@ -76,7 +77,7 @@
 #define fallthrough		__attribute__((__fallthrough__))
 
 #define LR_EXIT_FAIL		1
-#define LR_EXIT_USAGE		2
+#define LR_EXIT_USAGE		LOL_EXIT_USAGE
 
 #define LR_LOL_FD		3	/* where UML finds /dev/lol */
 #define LR_DEFAULT_MEM		(256ULL << 20)
@@ -314,10 +315,7 @@ static __printf(1, 2) void lr_warn(const char *fmt, ...)
 
 static int lr_usage_error(const char *fmt, const char *arg)
 {
-	fputs("lol-run: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs("\nTry 'lol-run --help' for more information.\n", stderr);
-	return LR_EXIT_USAGE;
+	return lol_usage_error("lol-run", fmt, arg);
 }
 
 static void lr_oom(void)
@@ -435,19 +433,6 @@ static int lr_parse_uint(const char *s, unsigned int max, unsigned int *out)
 	return 0;
 }
 
-/* The option getopt stumbled on: the short one if it was one, else argv. */
-static const char *lr_option_name(const char *arg)
-{
-	static char buf[3];
-
-	if (optopt) {
-		buf[0] = '-';
-		buf[1] = optopt;
-		buf[2] = '\0';
-		return buf;
-	}
-	return arg;
-}
 
 /* Returns -1 to go on, else the exit status. */
 static int lr_parse_args(int argc, char **argv)
@@ -528,10 +513,10 @@ static int lr_parse_args(int argc, char **argv)
 			return fflush(stdout) ? LR_EXIT_FAIL : 0;
 		case ':':
 			return lr_usage_error("option '%s' needs an argument",
-					      lr_option_name(argv[optind - 1]));
+					      lol_option_name(argv[optind - 1]));
 		default:
 			return lr_usage_error("unknown option '%s'",
-					      lr_option_name(argv[optind - 1]));
+					      lol_option_name(argv[optind - 1]));
 		}
 	}
 	lr_opt.kargs = argv + optind;

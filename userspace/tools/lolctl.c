@@ -10,8 +10,9 @@
 #include <unistd.h>
 
 #include "liblol.h"
+#include "cli.h"
 
-#define EXIT_USAGE	2
+#define EXIT_USAGE	LOL_EXIT_USAGE
 
 static const char *progname = "lolctl";
 
@@ -76,25 +77,9 @@ static void usage(FILE *f)
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "%s: ", progname);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", progname);
-	return EXIT_USAGE;
+	return lol_usage_error(progname, fmt, arg);
 }
 
-/* The option getopt stumbled on: the short one if it was one, else argv. */
-static const char *option_name(const char *arg)
-{
-	static char buf[3];
-
-	if (optopt) {
-		buf[0] = '-';
-		buf[1] = optopt;
-		buf[2] = '\0';
-		return buf;
-	}
-	return arg;
-}
 
 static const char *open_hint(int err)
 {
@@ -204,10 +189,10 @@ int main(int argc, char **argv)
 			return EXIT_SUCCESS;
 		case ':':
 			return usage_error("option '%s' needs an argument",
-					   option_name(argv[optind - 1]));
+					   lol_option_name(argv[optind - 1]));
 		default:
 			return usage_error("unknown option '%s'",
-					   option_name(argv[optind - 1]));
+					   lol_option_name(argv[optind - 1]));
 		}
 	}
 
