@@ -11,10 +11,10 @@
 #   make check-debug the suite + 60 s of lol-fuzz on a debug kernel (KASAN,
 #                    lockdep, kmemleak, UBSAN), built once into LOL_CACHE
 #   make fuzz        lol-fuzz in the VM for SECONDS (300) [SEED=...]
-#   make demo        boot the VM, load lol, run lolctl info and a tiny guest
+#   make demo        boot the VM, load lol, boot UML on lol to a prompt, then
+#                    UML on lol vs UML on ptrace vs native, the seed's table
+#                    and a chart [CLOCK=icount|tcg] [QUICK=1]
 #   make bench       lol-bench in the VM (TCG wall clock and icount)
-#   make guest-bench lol-guest-bench natively, in UML on lol, in UML on
-#                    ptrace, side by side (icount)
 #   make deps        install the Debian packages the project needs
 #   make style       checkpatch.pl --no-tree on all module/uapi sources
 #   make sparse      sparse over the module (C=2)
@@ -29,7 +29,7 @@ PREFIX    ?= /usr/local
 export KVER KDIR LOL_CACHE BUILD
 
 .PHONY: all module userspace selftests guest check check-debug demo bench \
-	guest-bench fuzz deps style sparse install clean help
+	fuzz deps style sparse install clean help
 
 all: module userspace selftests
 
@@ -65,16 +65,12 @@ fuzz: deps
 	scripts/fuzz.sh --seconds $(or $(SECONDS),300) $(if $(SEED),--seed $(SEED))
 
 demo: deps
-	$(MAKE) module userspace selftests
-	scripts/demo.sh
+	$(MAKE) module userspace guest
+	scripts/demo.sh $(if $(CLOCK),--clock $(CLOCK)) $(if $(filter 1,$(QUICK)),--quick)
 
 bench: deps
 	$(MAKE) module userspace selftests
 	scripts/bench.sh
-
-guest-bench: deps
-	$(MAKE) module userspace guest
-	scripts/guest-bench.sh
 
 deps:
 	scripts/deps.sh

@@ -1,9 +1,18 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make demo`, guest side (busybox sh; run by /init): load lol, show
-# `lolctl info`, run `lol-demo` when it was built, unload. The host prints
-# what lies between LOL-DEMO-BEGIN and LOL-DEMO-END and judges the rest.
+# `make demo`, guest side (busybox sh; run by /init). Loads lol, shows
+# `lolctl info` and lol-demo (a tiny guest), boots User-Mode Linux on lol
+# with lol-run and types a few commands at its shell prompt, then runs
+# lol-guest-bench three ways -- natively, in UML on lol, in UML with
+# ptrace (lol=off) -- and unloads. What the host shows lies between
+# LOL-DEMO-BEGIN and LOL-DEMO-END; benchmark results are "LOL-GB MODE
+# {json}" lines, phases "LOL-GB-PHASE: ...". From /lol/env: LOL_GB_ARGS
+# (lol-guest-bench arguments, commas for spaces), LOL_MODULE_PARAMS.
+
+G=/lol/guest
+ROOT=/tmp/lol-guest-root
+args=$(echo "${LOL_GB_ARGS:-}" | tr , ' ')
 
 # shellcheck disable=SC2086 # LOL_MODULE_PARAMS is a word list on purpose
 if ! insmod /lol.ko ${LOL_MODULE_PARAMS:-}; then
@@ -12,21 +21,59 @@ if ! insmod /lol.ko ${LOL_MODULE_PARAMS:-}; then
 fi
 LOL_KO=/lol.ko
 export LOL_KO
+sysctl -qw vm.max_map_count=1048576
 
 echo "LOL-DEMO-BEGIN"
 rc=0
 echo "\$ lolctl info"
-lolctl info || rc=$?
-if [ "$rc" -eq 0 ] && [ -x /lol/bin/lol-demo ]; then
+lolctl info || rc=1
+if [ -x /lol/bin/lol-demo ]; then
 	echo "\$ lol-demo"
-	lol-demo || rc=$?
+	lol-demo || rc=1
 fi
-echo "LOL-DEMO-END: rc=$rc"
+
+/lol/tests/guest_test.sh --make-root "$ROOT" >/dev/null || rc=1
+# UML keeps its ptrace-mode memory in TMPDIR: a tmpfs not limited to half
+# of the VM's memory.
+mkdir -p /tmp/uml && mount -t tmpfs -o size=4g tmpfs /tmp/uml
+export TMPDIR=/tmp/uml
+
+echo
+echo "\$ lol-run -k linux -r rootfs     # User-Mode Linux on lol, typed at"
+(
+	sleep 2
+	for c in 'uname -a' 'cat /proc/cmdline' 'ls /' 'poweroff'; do
+		printf '%s\n' "$c"
+		sleep 1
+	done
+) | lol-run --lol on -k "$G/linux" -m 256M -r "$ROOT" -- init=/init quiet ||
+	rc=1
+echo "LOL-DEMO-END"
+
+for mode in native lol ptrace; do
+	echo "LOL-GB-PHASE: $mode"
+	case $mode in
+	native)
+		# shellcheck disable=SC2086 # a word list on purpose
+		(cd /tmp && "$G/lol-guest-bench" --json $args)
+		;;
+	*)
+		m=on
+		[ $mode = ptrace ] && m=off
+		"$G/linux" lol=$m mem=256M rw root=/dev/root rootfstype=hostfs \
+			rootflags="$ROOT" con0=fd:0,fd:1 con=null init=/init \
+			lol.run=/bin/lol-guest-bench \
+			lol.args=--json,"${LOL_GB_ARGS:-}" </dev/null
+		;;
+	esac 2>&1 | sed -n "s/^{/LOL-GB $mode {/p; /rror\|anic/s/^/LOL-GB-NOTE $mode: /p"
+done
+echo "LOL-GB-PHASE: done"
 
 if ! rmmod lol; then
 	echo "LOL-DEMO: rmmod lol failed"
 	rc=1
 fi
+echo "LOL-DEMO-RC: $rc"
 echo "LOL-TAINT: $(cat /proc/sys/kernel/tainted)"
 echo "LOL-DMESG-BEGIN"
 dmesg

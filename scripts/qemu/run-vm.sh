@@ -95,7 +95,7 @@ out=/dev/stdout
 # --foreground: stay in the caller's process group, so ^C reaches QEMU.
 set +e
 timeout --foreground -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 |
-	tr -d '\r' | tee "$log" >"$out"
+	sed -u 's/\r//g' | tee "$log" >"$out"
 rcs=("${PIPESTATUS[@]}")
 set -e
 rc=${rcs[0]}
