@@ -318,11 +318,7 @@ static long read_long(const char *path)
 
 static int param_set(const char *name, long val)
 {
-	char path[128], buf[32];
-
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	snprintf(buf, sizeof(buf), "%ld\n", val);
-	return write_file(path, buf);
+	return lol_param_write(name, val);
 }
 
 static long param_get(const char *name)

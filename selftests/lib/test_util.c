@@ -71,6 +71,23 @@ ssize_t lol_read_text(const char *path, char *buf, size_t size)
 	return n;
 }
 
+int lol_param_write(const char *name, long val)
+{
+	char path[128], buf[32];
+	ssize_t n;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "/sys/module/lol/parameters/%s", name);
+	snprintf(buf, sizeof(buf), "%ld\n", val);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, strlen(buf));
+	err = errno;
+	close(fd);
+	return n == (ssize_t)strlen(buf) ? 0 : -(n < 0 ? err : EIO);
+}
+
 long lol_meminfo_kb(const char *field)
 {
 	size_t len = strlen(field);

@@ -42,6 +42,9 @@ double lol_now(void);
  */
 ssize_t lol_read_text(const char *path, char *buf, size_t size);
 
+/* Writes a lol module parameter (/sys/module/lol/parameters/NAME): 0 or -errno. */
+int lol_param_write(const char *name, long val);
+
 /* A /proc/meminfo field in KiB, -1 if absent. */
 long lol_meminfo_kb(const char *field);
 /*
