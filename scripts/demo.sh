@@ -121,6 +121,7 @@ filter='
 		m = $0; sub(/.*"median": /, "", m); sub(/[,}].*/, "", m)
 		u = $0; sub(/.*"unit": "/, "", u); sub(/".*/, "", u)
 		if ($0 ~ /"skipped"/) m = "skipped"
+		if ($0 ~ /"error"/) { m = $0; sub(/.*"error": "/, "", m); sub(/".*/, "", m); m = "ERROR: " m; u = "" }
 		printf "lol: demo: %s   %-7s %-15s %s %s\n", el(), $2, b, m, u; fflush()
 	}'
 set +e
@@ -146,7 +147,8 @@ dat=$out/ratios.dat
 date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 awk -v label="$label" -v clock="$clock" -v args="$gbargs" -v date="$date" \
 	-v json="$json" -v dat="$dat" -v wall="$wall" '
-	/^LOL-GB (native|lol|ptrace) \{/ && !/"skipped"/ {
+	/^LOL-GB (native|lol|ptrace) \{/ && /"error"/ { nerr++ }
+	/^LOL-GB (native|lol|ptrace) \{/ && !/"skipped"/ && !/"error"/ {
 		mode = $2
 		b = $0; sub(/.*"bench": "/, "", b); sub(/".*/, "", b)
 		u = $0; sub(/.*"unit": "/, "", u); sub(/".*/, "", u)
@@ -238,7 +240,12 @@ awk -v label="$label" -v clock="$clock" -v args="$gbargs" -v date="$date" \
 			if (ratio(b, "lol") > 0 && ratio(b, "ptrace") > 0)
 				printf "%s %.3f %.3f\n", gensub_(b), ratio(b, "lol"), ratio(b, "ptrace") > dat
 		}
+		if (nerr) printf "\n%d benchmark run(s) failed (\"-\" above); see the console log\n", nerr
 	}' "$log" | tee "$out/table.txt"
+if grep -q '^LOL-GB [a-z]* {.*"error"' "$log"; then
+	lol_warn "some benchmarks failed in the VM (see $log)"
+	fail=1
+fi
 
 if [ -s "$dat" ]; then
 	gnuplot <<EOF || { lol_warn "gnuplot failed"; fail=1; }
