@@ -24,7 +24,7 @@ Environment:
   LOL_MODULE_PARAMS   insmod arguments
   LOL_ACCEL=tcg|kvm   skip the KVM probe
   LOL_SMP=N           vCPUs (default 2)
-  LOL_TIMEOUT=SECS    cap for the whole VM (default 1500)
+  LOL_TIMEOUT=SECS    cap for the whole VM (default 2700)
   LOL_TEST_TIMEOUT=S  per-test timeout (default: selftests 'settings'
                       timeout=N, else 300)
   LOL_VERBOSE=1       stream the raw console instead of progress lines
@@ -42,7 +42,7 @@ module=${LOL_MODULE:-$LOL_ROOT/lol.ko}
 tdir=$BUILD/selftests
 out=$BUILD/check
 smp=${LOL_SMP:-2}
-vm_timeout=${LOL_TIMEOUT:-1500}
+vm_timeout=${LOL_TIMEOUT:-2700}
 
 [ -f "$module" ] || lol_die "no module at $module (make module)"
 lol_check_module_matches "$module" "$kernel"
