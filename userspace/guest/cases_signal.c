@@ -83,6 +83,9 @@ static const uint64_t regs_want[13] = {
 /* What the handler writes into the frame's r15: sigreturn must load it. */
 #define FRAME_R15	0x0f0f0f0f5eed5eedULL
 
+/* The spin loop of sigreturn_regs(), labelled in its asm. */
+extern const char sig_spin_start[], sig_spin_end[];
+
 static void regs_handler(int sig, siginfo_t *si, void *ctx)
 {
 	ucontext_t *uc = ctx;
@@ -91,10 +94,22 @@ static void regs_handler(int sig, siginfo_t *si, void *ctx)
 		REG_RAX, REG_RBX, REG_RDX, REG_RSI, REG_RDI, REG_R8, REG_R9,
 		REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
 	};
+	struct itimerval again = { .it_value = { 0, 2000 } };
+	unsigned long rip = g[REG_RIP];
 	int i;
 
 	(void)sig;
 	(void)si;
+	/*
+	 * Only a signal that interrupts the spin loop finds the known
+	 * values; one that comes earlier (a slow machine: the timer
+	 * expires before the loop starts) re-arms the timer.
+	 */
+	if (rip < (unsigned long)sig_spin_start ||
+	    rip >= (unsigned long)sig_spin_end) {
+		setitimer(ITIMER_REAL, &again, NULL);
+		return;
+	}
 	/* The interrupted registers, as the frame holds them. */
 	for (i = 0; i < 13; i++)
 		regs_seen[i] = g[idx[i]];
@@ -141,11 +156,14 @@ static int sigreturn_regs(void)
 		"movabs $0xcccccccccccccccc, %%r14\n\t"
 		"movabs $0xdddddddddddddddd, %%r15\n\t"
 		"movabs $0x100000000, %%rcx\n\t"
-		"1:\n\t"
+		".globl sig_spin_start\n"
+		"sig_spin_start:\n\t"
 		"cmpl $0, %[flag]\n\t"
 		"jne 2f\n\t"
 		"dec %%rcx\n\t"
-		"jnz 1b\n\t"
+		"jnz sig_spin_start\n"
+		".globl sig_spin_end\n"
+		"sig_spin_end:\n"
 		"2:\n\t"
 		"mov %%rax, %[out]\n\t"
 		"mov %%rbx, 8+%[out]\n\t"
