@@ -203,6 +203,33 @@ static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
 	fput(vcpu->file);
 }
 
+/*
+ * Queue a per-vcpu task_work on @tsk. The work holds a vcpu reference and
+ * one on the module whose code it runs: it may run after every fd is
+ * closed. It ends with lol_vcpu_work_done(). False when @tsk is exiting
+ * (nothing queued, nothing held).
+ */
+static bool lol_vcpu_work_add(struct lol_vcpu *vcpu, struct task_struct *tsk,
+			      struct callback_head *work, task_work_func_t fn,
+			      enum task_work_notify_mode mode)
+{
+	kref_get(&vcpu->ref);
+	__module_get(THIS_MODULE);
+	init_task_work(work, fn);
+	if (!task_work_add(tsk, work, mode))
+		return true;
+	module_put(THIS_MODULE);
+	/* Not the last reference: the caller holds the vcpu. */
+	lol_vcpu_put(vcpu);
+	return false;
+}
+
+static void lol_vcpu_work_done(struct lol_vcpu *vcpu)
+{
+	lol_vcpu_put(vcpu);
+	module_put(THIS_MODULE);
+}
+
 static void lol_fixup_ax(struct callback_head *work)
 {
 	struct lol_vcpu *vcpu = container_of(work, struct lol_vcpu, fixup_work);
@@ -212,14 +239,12 @@ static void lol_fixup_ax(struct callback_head *work)
 		lol_arch_set_guest_ax(vcpu->fixup_ax_val);
 		WRITE_ONCE(vcpu->fixup_armed, false);
 	}
-	lol_vcpu_put(vcpu);
-	module_put(THIS_MODULE);
+	lol_vcpu_work_done(vcpu);
 }
 
 /*
  * Return @ax to user mode from LOL_RUN or LOL_RESUME, whose handlers have
- * already loaded the rest of the registers. The work holds a vcpu
- * reference: every fd may be closed by the time it runs.
+ * already loaded the rest of the registers.
  */
 long lol_return_ax(struct lol_vcpu *vcpu, u64 ax)
 {
@@ -227,16 +252,10 @@ long lol_return_ax(struct lol_vcpu *vcpu, u64 ax)
 		return (s32)ax;
 	vcpu->fixup_ax_val = ax;
 	WRITE_ONCE(vcpu->fixup_armed, true);
-	kref_get(&vcpu->ref);
-	/* The work's code must outlive every fd: it may run after them. */
-	__module_get(THIS_MODULE);
-	init_task_work(&vcpu->fixup_work, lol_fixup_ax);
-	if (task_work_add(current, &vcpu->fixup_work, TWA_RESUME)) {
-		/* Exiting: rax no longer matters. */
+	/* Exiting: rax no longer matters. */
+	if (!lol_vcpu_work_add(vcpu, current, &vcpu->fixup_work, lol_fixup_ax,
+			       TWA_RESUME))
 		WRITE_ONCE(vcpu->fixup_armed, false);
-		module_put(THIS_MODULE);
-		lol_vcpu_put(vcpu);
-	}
 	return 0;
 }
 
@@ -338,8 +357,7 @@ static void lol_kick_done(struct callback_head *work)
 	struct lol_vcpu *vcpu = container_of(work, struct lol_vcpu, kick_work);
 
 	atomic_set(&vcpu->kick_queued, 0);
-	lol_vcpu_put(vcpu);
-	module_put(THIS_MODULE);
+	lol_vcpu_work_done(vcpu);
 }
 
 /*
@@ -361,18 +379,11 @@ int lol_vcpu_kick(struct lol_vcpu *vcpu)
 	smp_mb();
 	rcu_read_lock();
 	tsk = READ_ONCE(vcpu->task);
-	if (tsk && tsk != current && !atomic_xchg(&vcpu->kick_queued, 1)) {
-		kref_get(&vcpu->ref);
-		__module_get(THIS_MODULE);
-		init_task_work(&vcpu->kick_work, lol_kick_done);
-		if (task_work_add(tsk, &vcpu->kick_work, TWA_SIGNAL)) {
-			/* Exiting: it leaves guest mode on its own. */
-			atomic_set(&vcpu->kick_queued, 0);
-			module_put(THIS_MODULE);
-			/* Not the last: the caller's fd holds the vcpu. */
-			lol_vcpu_put(vcpu);
-		}
-	}
+	/* Exiting: it leaves guest mode on its own. */
+	if (tsk && tsk != current && !atomic_xchg(&vcpu->kick_queued, 1) &&
+	    !lol_vcpu_work_add(vcpu, tsk, &vcpu->kick_work, lol_kick_done,
+			       TWA_SIGNAL))
+		atomic_set(&vcpu->kick_queued, 0);
 	rcu_read_unlock();
 	return 0;
 }

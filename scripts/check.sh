@@ -85,10 +85,7 @@ if [ -d "$BUILD/bin" ]; then
 fi
 # The guest (make guest): UML, the guest programs, the root's init files.
 if [ -x "$BUILD/guest/linux" ]; then
-	mkdir -p "$out/payload/lol/guest"
-	cp "$BUILD/guest/linux" "$BUILD/guest/lol-guest-suite" \
-		"$BUILD/guest/lol-guest-bench" "$LOL_ROOT/guest-patch/rootfs/init" \
-		"$LOL_ROOT/guest-patch/rootfs/inittab" "$out/payload/lol/guest/"
+	lol_guest_payload "$out/payload/lol/guest"
 fi
 if [ -d "$BUILD/lib" ] && compgen -G "$BUILD/lib/*.so*" >/dev/null; then
 	mkdir -p "$out/payload/lol/lib"

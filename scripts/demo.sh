@@ -87,9 +87,7 @@ rm -rf "$out"
 mkdir -p "$out/payload/lol/bin" "$out/payload/lol/guest" "$out/payload/lol/tests"
 cp "$module" "$out/payload/lol.ko"
 cp -a "$BUILD/bin/." "$out/payload/lol/bin/"
-cp "$g/linux" "$g/lol-guest-suite" "$g/lol-guest-bench" \
-	"$LOL_ROOT/guest-patch/rootfs/init" "$LOL_ROOT/guest-patch/rootfs/inittab" \
-	"$out/payload/lol/guest/"
+lol_guest_payload "$out/payload/lol/guest"
 install -m 0755 "$LOL_ROOT/selftests/guest_test.sh" "$out/payload/lol/tests/"
 {
 	printf 'LOL_MODULE_PARAMS=%q\n' "${LOL_MODULE_PARAMS:-}"

@@ -96,7 +96,10 @@ static bool boot(struct term *t)
 	       expect(t, 0, "# ", 120);
 }
 
-/* lol-run's exit status, or -1 if it is still running after @secs. */
+/*
+ * lol-run's exit status; -1 if it is still running after @secs, and then
+ * it is killed (and reaped).
+ */
 static int reap(struct term *t, double secs)
 {
 	double end = lol_now() + secs;
@@ -108,6 +111,8 @@ static int reap(struct term *t, double secs)
 		/* Keep the terminal drained: a full pty blocks UML. */
 		expect(t, t->len, "\x01never", 0.1);
 	}
+	kill(t->pid, SIGKILL);
+	waitpid(t->pid, &status, 0);
 	return -1;
 }
 
@@ -157,11 +162,6 @@ TEST_F_TIMEOUT(console, shell_prompt_answers, 400)
 
 	type(t, "poweroff\n");
 	status = reap(t, 120);
-	if (status < 0) {
-		kill(t->pid, SIGKILL);
-		waitpid(t->pid, &status, 0);
-		status = -1;
-	}
 	EXPECT_EQ(0, status) TH_LOG("lol-run after poweroff: status %#x", status);
 	if (!_metadata->passed)
 		dump(t);
@@ -186,11 +186,6 @@ TEST_F_TIMEOUT(console, sigterm_shuts_down, 400)
 	}
 	ASSERT_EQ(0, kill(t->pid, SIGTERM));
 	status = reap(t, 60);
-	if (status < 0) {
-		kill(t->pid, SIGKILL);
-		waitpid(t->pid, &status, 0);
-		status = -1;
-	}
 	EXPECT_EQ(0, status) TH_LOG("lol-run after SIGTERM: status %#x", status);
 	EXPECT_NE(NULL, strstr(t->buf, "System halted"))
 		TH_LOG("the guest did not power off");

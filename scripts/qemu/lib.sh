@@ -199,3 +199,12 @@ lol_check_config() {
 		lol_die "fix $frag (a dependency is missing) or the kernel source"
 	fi
 }
+
+# lol_guest_payload DIR: what a VM needs of `make guest` (UML, the guest
+# programs, the root's init files) copied into DIR.
+lol_guest_payload() {
+	mkdir -p "$1"
+	cp "$BUILD/guest/linux" "$BUILD/guest/lol-guest-suite" \
+		"$BUILD/guest/lol-guest-bench" "$LOL_ROOT/guest-patch/rootfs/init" \
+		"$LOL_ROOT/guest-patch/rootfs/inittab" "$1/"
+}

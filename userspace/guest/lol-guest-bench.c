@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -33,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "io.h"
 
 #define EXIT_USAGE	LOL_EXIT_USAGE
 
@@ -175,37 +175,7 @@ static int error(const char *fmt, ...)
 
 #define SYSERR(what)	error("%s: %s", what, strerror(errno))
 
-static ssize_t read_full(int fd, void *buf, size_t len)
-{
-	size_t done = 0;
 
-	while (done < len) {
-		ssize_t n = read(fd, (char *)buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -1 : (ssize_t)done;
-		done += n;
-	}
-	return done;
-}
-
-static ssize_t write_full(int fd, const void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = write(fd, (const char *)buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		done += n;
-	}
-	return done;
-}
 
 /* Reap a helper child; an error unless it exited 0. */
 static int reap(pid_t pid)
@@ -237,15 +207,6 @@ static const char *work_dir(void)
 	return workdir;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
 
 /* --- system calls and processes -------------------------------------------------- */
 
@@ -957,7 +918,7 @@ int main(int argc, char **argv)
 			failed++;
 
 	if (workdir[0])
-		nftw(workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(workdir);
 	free(run);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

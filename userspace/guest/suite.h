@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "io.h"
+
 enum {
 	CASE_PASS = 0,
 	CASE_FAIL = 1,
@@ -116,8 +118,6 @@ static inline uint64_t rng_next(uint64_t *s)
 }
 
 /* read(2)/write(2) of exactly len bytes; -1 with errno, or short at EOF. */
-ssize_t read_full(int fd, void *buf, size_t len);
-ssize_t write_full(int fd, const void *buf, size_t len);
 
 /*
  * waitpid() for at most timeout_ms: returns pid, 0 on timeout (the child

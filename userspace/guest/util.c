@@ -166,39 +166,7 @@ double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-ssize_t read_full(int fd, void *buf, size_t len)
-{
-	size_t done = 0;
 
-	while (done < len) {
-		ssize_t n = read(fd, (char *)buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		done += n;
-	}
-	return done;
-}
-
-ssize_t write_full(int fd, const void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = write(fd, (const char *)buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		done += n;
-	}
-	return done;
-}
 
 pid_t wait_timeout(pid_t pid, int *status, int timeout_ms)
 {
