@@ -183,7 +183,14 @@ static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
 	struct lol_run *run = vcpu->run;
 	struct lol_as *as = vcpu->as;
 
-	WRITE_ONCE(vcpu->fixup_armed, false);
+	/*
+	 * A signal or kick that comes before the rax task_work has run: the
+	 * guest's rax is still the ioctl's truncated result in pt_regs.
+	 */
+	if (READ_ONCE(vcpu->fixup_armed)) {
+		lol_arch_set_guest_ax(vcpu->fixup_ax_val);
+		WRITE_ONCE(vcpu->fixup_armed, false);
+	}
 	lol_mm_switch(as->mm, vcpu->host_mm);
 	lol_arch_leave(vcpu, &run->regs, ret);
 	lol_task_leave(vcpu);
@@ -474,8 +481,9 @@ static void lol_guest_signal(struct lol_vcpu *vcpu)
 	} else {
 		/*
 		 * A host signal: the monitor's handler runs and LOL_RUN
-		 * fails with -EINTR; with no handler (stop, ptrace) LOL_RUN
-		 * restarts and the guest goes on.
+		 * fails with -EINTR; with no handler (stop, ptrace), or with
+		 * no signal at all (TIF_NOTIFY_SIGNAL for a task_work),
+		 * LOL_RUN restarts and the guest goes on.
 		 */
 		reason = LOL_EXIT_INTR;
 		ret = -ERESTARTNOHAND;
@@ -525,10 +533,12 @@ static int lol_kp_get_signal(struct kprobe *p, struct pt_regs *regs)
 {
 	struct lol_vcpu *vcpu = lol_current_vcpu();
 
+	/*
+	 * Always, even for TIF_NOTIFY_SIGNAL alone (a task_work): a signal
+	 * may arrive while get_signal() runs, and must never be dequeued,
+	 * let alone get a frame, with the guest loaded.
+	 */
 	if (!vcpu)
-		return 0;
-	/* TIF_NOTIFY_SIGNAL for task_work alone: stay in the guest. */
-	if (!task_sigpending(current) && !atomic_read(&vcpu->kick))
 		return 0;
 	instruction_pointer_set(regs, (unsigned long)lol_hook_get_signal);
 	return 1;

@@ -334,6 +334,14 @@ static void *stress(void *p)
 		case LOL_EXIT_KICK:
 			s->kicks++;
 			break;
+		case LOL_EXIT_TRAP:
+			s->other++;
+			note(s, LOL_EXIT_FMT ": vector %u error %#llx addr %#llx",
+			     LOL_EXIT_ARGS(run), run->trap.vector,
+			     (unsigned long long)run->trap.error_code,
+			     (unsigned long long)run->trap.addr);
+			restart_guest(s);
+			break;
 		default:
 			s->other++;
 			note(s, LOL_EXIT_FMT, LOL_EXIT_ARGS(run));

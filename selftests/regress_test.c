@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -689,6 +691,126 @@ TEST_F(regress, kick_ends_native_nanosleep)
 	/* Restarted through restart_syscall, as after a host signal. */
 	EXPECT_EQ(CODE_GVA + 5, r->rip);
 	EXPECT_EQ(SYS_restart_syscall, r->rax);
+}
+
+/* Spins while rax == rbx; ud2 (a TRAP exit) the moment they differ. */
+LOL_GUEST_ASM(spin_rax,
+	"1: cmp %rbx, %rax\n\t"
+	"je 1b\n\t"
+	"ud2\n");
+
+/* Not an int: LOL_RUN hands it back to the guest through a task_work. */
+#define BIG_RAX		0x1234567890abcdefULL
+
+struct kicker_arg {
+	int vcpu;
+	atomic_int stop;
+	long kicks;
+};
+
+static void *kick_loop(void *p)
+{
+	struct kicker_arg *k = p;
+
+	while (!atomic_load(&k->stop)) {
+		if (!lol_kick(k->vcpu))
+			k->kicks++;
+		if ((k->kicks & 15) == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+static atomic_long alarms;
+
+static void count_alarm(int sig)
+{
+	atomic_fetch_add(&alarms, 1);
+}
+
+/*
+ * Kicks from another thread and a 200 us timer signal, as a guest kernel's
+ * monitor gets them, while the guest spins with a 64-bit rax. Two bugs:
+ *  - a kick or signal that came after LOL_RUN returned but before the
+ *    task_work that writes the guest's rax (a value no ioctl can return)
+ *    ran: the exit saved the ioctl's 0 as the guest's rax (UML on lol:
+ *    static glibc binaries crashed in _dl_non_dynamic_init, ~0.3% of
+ *    execs);
+ *  - get_signal() let through in guest mode for TIF_NOTIFY_SIGNAL alone
+ *    (a kick's task_work that came late) dequeued a timer signal that
+ *    arrived meanwhile and built the monitor's frame in the guest AS:
+ *    SIGSEGV, a TRAP exit after a syscall (fpu_stress_test on the debug
+ *    kernel, in CI).
+ */
+TEST_F_TIMEOUT(regress, kicks_and_signals_keep_guest_rax, 60)
+{
+	struct kicker_arg k = { .vcpu = self->vcpu.fd };
+	struct lol_regs *r = &self->run->regs;
+	long kicks = 0, eintr = 0, bad_rax = 0, other = 0, runs = 0;
+	struct sigaction sa = { .sa_handler = count_alarm };
+	struct sigaction old;
+	struct itimerspec its = { .it_interval.tv_nsec = 200 * 1000,
+				  .it_value.tv_nsec = 200 * 1000 };
+	struct sigevent sev;
+	char first[160] = "";
+	timer_t timer;
+	pthread_t th;
+	double end;
+
+	REQUIRE();
+	LOL_REQUIRE_CAP(self->vm.sys, LOL_CAP_KICK);
+	ASSERT_EQ(0, LOL_VM_LOAD_ASM(&self->vm, 0, spin_rax));
+	lol_vcpu_set_entry(&self->vcpu, self->as_id, CODE_GVA,
+			   STACK_GVA + self->page);
+	r->rax = r->rbx = BIG_RAX;
+
+	ASSERT_SYSCALL(sigaction(SIGALRM, &sa, &old));
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGALRM;
+	sev._sigev_un._tid = syscall(SYS_gettid);
+	ASSERT_SYSCALL(timer_create(CLOCK_MONOTONIC, &sev, &timer));
+	ASSERT_SYSCALL(timer_settime(timer, 0, &its, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, kick_loop, &k));
+
+	for (end = lol_now() + 3; lol_now() < end; runs++) {
+		int ret = lol_run(self->vcpu.fd), err = errno;
+
+		if (r->rax != BIG_RAX || r->rbx != BIG_RAX) {
+			if (!bad_rax++)
+				snprintf(first, sizeof(first),
+					 "rax %#llx after run %ld",
+					 (unsigned long long)r->rax, runs);
+			r->rax = r->rbx = BIG_RAX;
+		}
+		if (ret < 0 && err == EINTR) {
+			eintr++;
+		} else if (ret == 0 &&
+			   self->run->exit_reason == LOL_EXIT_KICK) {
+			kicks++;
+		} else {
+			if (!other++ && !first[0])
+				snprintf(first, sizeof(first),
+					 "LOL_RUN %d (%s), " LOL_EXIT_FMT, ret,
+					 ret < 0 ? strerror(err) : "",
+					 LOL_EXIT_ARGS(self->run));
+			lol_vcpu_set_entry(&self->vcpu, self->as_id, CODE_GVA,
+					   STACK_GVA + self->page);
+			r->rax = r->rbx = BIG_RAX;
+		}
+	}
+	atomic_store(&k.stop, 1);
+	pthread_join(th, NULL);
+	timer_delete(timer);
+	sigaction(SIGALRM, &old, NULL);
+
+	TH_LOG("%ld runs: %ld kicks (%ld sent), %ld EINTR, %ld signals; bad rax %ld, other %ld%s%s",
+	       runs, kicks, k.kicks, eintr, atomic_load(&alarms), bad_rax,
+	       other, first[0] ? ": " : "", first);
+	EXPECT_EQ(0, bad_rax);
+	EXPECT_EQ(0, other);
+	EXPECT_LT(0, kicks);
+	EXPECT_LT(0, eintr);
 }
 
 TEST_HARNESS_MAIN
