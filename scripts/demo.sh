@@ -112,7 +112,13 @@ filter='
 	/^LOL-DEMO: / { print; fflush(); next }
 	on && !/\[ *[0-9]+\.[0-9]+\]/ { print; fflush(); next }
 	/^LOL-GB-PHASE: done/ { next }
+	/^LOL-GB-PHASE: lol-bench/ { printf "lol: demo: %s lol-bench: lol'"'"'s own round trips\n", el(); fflush(); next }
 	/^LOL-GB-PHASE: / { printf "lol: demo: %s lol-guest-bench %s\n", el(), $2; fflush(); next }
+	/^LOL-UNIT \{/ {
+		b = $0; sub(/.*"id": "/, "", b); sub(/".*/, "", b)
+		m = $0; sub(/.*"median": /, "", m); sub(/[,}].*/, "", m)
+		printf "lol: demo: %s   %-15s %s ns\n", el(), b, m; fflush()
+	}
 	/^LOL-GB-NOTE/ { print; fflush(); next }
 	/^LOL-GB [a-z]+ \{/ {
 		b = $0; sub(/.*"bench": "/, "", b); sub(/".*/, "", b)
@@ -158,6 +164,23 @@ awk -v label="$label" -v clock="$clock" -v args="$gbargs" -v date="$date" \
 		}
 		if (!(b in unit)) order[n++] = b
 		unit[b] = u; what[b] = w; have[b, mode] = 1
+		it = $0; sub(/.*"iters": /, "", it); sub(/[,}].*/, "", it)
+		iters[b] = it
+		if (mode == "lol" && $0 ~ /"lol_per_op": \{/) {
+			p = $0; sub(/.*"lol_per_op": \{/, "", p); sub(/\}.*/, "", p)
+			k = split(p, P, ", ")
+			for (i = 1; i <= k; i++) {
+				split(P[i], kv, ": "); gsub(/"/, "", kv[1])
+				per[b, kv[1]] = kv[2] + 0
+			}
+			hasper[b] = 1
+			perjson[b] = p
+		}
+	}
+	/^LOL-UNIT \{/ {
+		id = $0; sub(/.*"id": "/, "", id); sub(/".*/, "", id)
+		v = $0; sub(/.*"median": /, "", v); sub(/[,}].*/, "", v)
+		if (v != "null") unitcost[id] = v / 1000
 	}
 	# gnuplot reads "_" as a subscript.
 	function gensub_(b) { gsub(/_/, "-", b); return b }
@@ -189,6 +212,8 @@ awk -v label="$label" -v clock="$clock" -v args="$gbargs" -v date="$date" \
 		printf "\n"
 	}
 	END {
+		rt = ("lol-runloop" in unitcost) ? unitcost["lol-runloop"] : 0
+		ft = ("lol-fault" in unitcost) ? unitcost["lol-fault"] : 0
 		seedcols = "ctxsw_2p pipe_lat unix_lat tcp_lat file_reread mmap_reread"
 		printf "Some Linux-on-Linux results, again (%s)\n", label
 		printf "lol-guest-bench %s; medians; (Nx) = cost relative to native in the same run\n\n", args
@@ -226,12 +251,42 @@ awk -v label="$label" -v clock="$clock" -v args="$gbargs" -v date="$date" \
 				printf ", \"%s\": {\"median\": %s, \"min\": %s, \"max\": %s, \"ratio_to_native\": %.3f}", m,
 				       val[b, m, "median"], val[b, m, "min"], val[b, m, "max"], ratio(b, m) > json
 			}
+			if (b in hasper)
+				printf ", \"lol_per_op\": {%s}", perjson[b] > json
 			printf "}%s\n", i < n - 1 ? "," : "" > json
 		}
-		printf "  },\n  \"seed_2007_ia64\": {\"columns\": [\"ctxsw_2p_us\", \"pipe_us\", \"unix_us\", \"tcp_us\", \"file_reread_MBps\", \"mmap_reread_MBps\"],\n" > json
+		printf "  },\n" > json
+		if (rt > 0)
+			printf "  \"lol_bench_us\": {\"lol-runloop\": %s, \"lol-fault\": %s},\n", rt, (ft > 0 ? ft : "null") > json
+		printf "  \"seed_2007_ia64\": {\"columns\": [\"ctxsw_2p_us\", \"pipe_us\", \"unix_us\", \"tcp_us\", \"file_reread_MBps\", \"mmap_reread_MBps\"],\n" > json
 		printf "    \"L-o-L\": [252, 490, 859, 540, 1684, 886], \"virt\": [1550, 3071, 5100, 4060, 185, 887],\n" > json
 		printf "    \"Native\": [1.270, 4.197, 7.89, 13.7, 2273.5, 889], \"Manual/Xen\": [2.720, 6.68, 11.6, 18.8, 2200, 879],\n" > json
 		printf "    \"Auto/Xen\": [2.530, 6.84, 11.9, 17.3, 2200, 879]}\n}\n" > json
+
+		# Where UML on lol spends an operation: the counts from the
+		# guest'"'"'s /proc/lol, times lol'"'"'s own round trips from lol-bench.
+		nper = 0
+		for (i = 0; i < n; i++) if (order[i] in hasper) nper++
+		if (nper) {
+			printf "\nUML on lol, per operation: what its backend asked of lol (the guest'"'"'s /proc/lol):\n"
+			printf "LOL_RUN calls and their exits, LOL_AS_OPS batches and ops, LOL_GET/SET_FPU calls;\n"
+			printf "time in lol exits = the exits times lol'"'"'s own round trips, as a share of the operation\n"
+			if (rt > 0)
+				printf "lol-bench in this VM: LOL_RUN syscall round trip %s us, fault round trip (exit, map, retry) %s us\n", fmt(rt), (ft > 0 ? fmt(ft) : "-")
+			printf "%-16s %-10s %8s %8s %8s %8s %8s %8s %8s  %s\n", "benchmark", "us/op", "LOL_RUN", "syscall", "fault", "other", "batches", "AS ops", "FPU", "time in lol exits"
+			for (i = 0; i < n; i++) {
+				b = order[i]
+				if (!(b in hasper)) continue
+				t = -1
+				if (unit[b] == "us") t = med(b, "lol")
+				else if (unit[b] == "s" && iters[b] > 0) t = med(b, "lol") * 1e6 / iters[b]
+				oth = per[b, "exit_trap"] + per[b, "exit_kick"] + per[b, "exit_intr"]
+				share = "-"
+				if (t > 0 && rt > 0)
+					share = sprintf("%.0f%%", 100 * (per[b, "exit_syscall"] * rt + per[b, "exit_fault"] * (ft > 0 ? ft : rt) + oth * rt) / t)
+				printf "%-16s %-10s %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f  %s\n", b, (t > 0 ? fmt(t) : "-"), per[b, "runs"], per[b, "exit_syscall"], per[b, "exit_fault"], oth, per[b, "as_batches"], per[b, "as_ops"], per[b, "fpu_get"] + per[b, "fpu_set"], share
+			}
+		}
 
 		for (i = 0; i < n; i++) {
 			b = order[i]

@@ -101,7 +101,7 @@ uml() {
 }
 
 echo "TAP version 13"
-echo "1..7"
+echo "1..8"
 
 # 1-3: the suite three ways.
 passed_native=''
@@ -148,7 +148,7 @@ fi
 
 # 5: lol-run: host check, fd passing, the guest's exit status.
 if [ -x "$BIN/lol-run" ]; then
-	printf '#!/bin/sh\nexit 42\n' >"$ROOT/bin/exit42"
+	printf '#!/bin/sh\ncat /proc/lol\nexit 42\n' >"$ROOT/bin/exit42"
 	chmod 0755 "$ROOT/bin/exit42"
 	"$BIN/lol-run" --lol on -k "$G/linux" -m 128M -r "$ROOT" -- \
 		init=/init lol.run=/bin/exit42 >"$LOG.run" 2>&1 </dev/null
@@ -159,11 +159,21 @@ if [ -x "$BIN/lol-run" ]; then
 		tail -n 20 "$LOG.run" | sed 's/^/#   /'
 		not_ok "lol-run --lol on: exit status $rc, want 42"
 	fi
+	# 6: the backend's counters (lol-guest-bench and make demo read them).
+	runs=$(sed -n 's/^runs \([0-9]*\)\r*$/\1/p' "$LOG.run")
+	sysc=$(sed -n 's/^exit_syscall \([0-9]*\)\r*$/\1/p' "$LOG.run")
+	if [ "${runs:-0}" -gt 0 ] && [ "${sysc:-0}" -gt 0 ] && [ "$sysc" -le "$runs" ]; then
+		ok "/proc/lol in the guest: $runs LOL_RUN calls, $sysc syscall exits"
+	else
+		grep -A12 '^runs' "$LOG.run" | sed 's/^/#   /'
+		not_ok "/proc/lol in the guest: runs '${runs:-}', syscall exits '${sysc:-}'"
+	fi
 else
 	not_ok "no $BIN/lol-run"
+	not_ok "/proc/lol not checked: no lol-run"
 fi
 
-# 6-7: UML on lol SIGKILLed under load leaves nothing behind.
+# 7-8: UML on lol SIGKILLed under load leaves nothing behind.
 shmem() {
 	sed -n 's/^Shmem: *\([0-9]*\) kB/\1/p' /proc/meminfo
 }

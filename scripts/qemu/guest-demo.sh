@@ -7,7 +7,8 @@
 # lol-guest-bench three ways -- natively, in UML on lol, in UML with
 # ptrace (lol=off) -- and unloads. What the host shows lies between
 # LOL-DEMO-BEGIN and LOL-DEMO-END; benchmark results are "LOL-GB MODE
-# {json}" lines, phases "LOL-GB-PHASE: ...". From /lol/env: LOL_GB_ARGS
+# {json}" lines, lol's unit costs "LOL-UNIT {json}" (lol-bench), phases
+# "LOL-GB-PHASE: ...". From /lol/env: LOL_GB_ARGS
 # (lol-guest-bench arguments, commas for spaces), LOL_MODULE_PARAMS.
 
 G=/lol/guest
@@ -49,6 +50,14 @@ echo "\$ lol-run -k linux -r rootfs     # User-Mode Linux on lol, typed at"
 ) | lol-run --lol on -k "$G/linux" -m 256M -r "$ROOT" -- init=/init quiet ||
 	rc=1
 echo "LOL-DEMO-END"
+
+# lol's own costs in this VM, to split UML on lol's times: a guest syscall
+# round trip through LOL_RUN and a fault round trip (exit, map, retry).
+echo "LOL-GB-PHASE: lol-bench"
+for id in lol-runloop lol-fault; do
+	lol-bench --quick --filter "$id" --json /tmp/unit.json >/dev/null 2>&1
+	grep "\"id\": \"$id\"" /tmp/unit.json | sed 's/^ */LOL-UNIT /; s/,$//'
+done
 
 for mode in native lol ptrace; do
 	echo "LOL-GB-PHASE: $mode"

@@ -91,6 +91,13 @@ static const char usage_text[] =
 "	end. The program must be linked statically and be reachable\n"
 "	through /proc/self/exe (fork_exec and build_like exec it).\n"
 "\n"
+"	In User-Mode Linux on lol, the guest's /proc/lol counts what its\n"
+"	backend asked of lol; each result then gets its share per\n"
+"	operation (LOL_RUN calls and their exits by kind, LOL_AS_OPS\n"
+"	batches and their ops, address spaces created, LOL_GET_FPU and\n"
+"	LOL_SET_FPU calls): a second line, or \"lol_per_op\" in JSON.\n"
+"	They count the whole guest, the benchmark's setup included.\n"
+"\n"
 "	The default counts keep a whole run to a few seconds on a\n"
 "	native x86_64 machine; a guest under emulation takes 10 to 100\n"
 "	times as long.\n"
@@ -106,7 +113,8 @@ static const char usage_text[] =
 "	--json\n"
 "		Print one JSON object per benchmark, one per line:\n"
 "		{\"bench\": NAME, \"unit\": UNIT, \"median\": M, \"min\": A,\n"
-"		\"max\": B, \"runs\": R, \"iters\": N, \"what\": TEXT}, or\n"
+"		\"max\": B, \"runs\": R, \"iters\": N, \"what\": TEXT\n"
+"		[, \"lol_per_op\": {COUNTER: N, ...}]}, or\n"
 "		{\"bench\": NAME, \"skipped\": WHY} / {\"bench\": NAME,\n"
 "		\"error\": WHY}.\n"
 "\n"
@@ -744,8 +752,53 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
+/*
+ * UML on lol's own counters (/proc/lol, from guest-patch): what the
+ * benchmark cost in lol exits, AS batches and FP state transfers.
+ */
+static const char *const lol_stat_names[] = {
+	"runs", "exit_syscall", "exit_fault", "exit_trap", "exit_kick",
+	"exit_intr", "as_batches", "as_ops", "as_created", "fpu_get",
+	"fpu_set",
+};
+#define NSTAT	(sizeof(lol_stat_names) / sizeof(lol_stat_names[0]))
+
+static bool read_lol_stats(double v[NSTAT])
+{
+	FILE *f = fopen("/proc/lol", "re");
+	unsigned long long x;
+	char name[32];
+	size_t i;
+
+	if (!f)
+		return false;
+	memset(v, 0, NSTAT * sizeof(*v));
+	while (fscanf(f, "%31s %llu", name, &x) == 2)
+		for (i = 0; i < NSTAT; i++)
+			if (!strcmp(name, lol_stat_names[i]))
+				v[i] = x;
+	fclose(f);
+	return true;
+}
+
+/* The counters per operation, after the result line's other fields. */
+static void print_lol_stats(const double before[NSTAT],
+			    const double after[NSTAT], double ops, bool json)
+{
+	size_t i;
+
+	printf(json ? ", \"lol_per_op\": {" : "%-16s on lol, per op:", "");
+	for (i = 0; i < NSTAT; i++)
+		printf(json ? "%s\"%s\": %.4g" : "%s %s %.3g",
+		       i && json ? ", " : "", lol_stat_names[i],
+		       (after[i] - before[i]) / ops);
+	printf(json ? "}" : "\n");
+}
+
 static int run_bench(const struct bench *b, int runs, bool json)
 {
+	double before[NSTAT], after[NSTAT];
+	bool stats;
 	long n = (long)(b->iters * iter_scale);
 	char m[32], lo[32], hi[32];
 	double *res;
@@ -757,8 +810,10 @@ static int run_bench(const struct bench *b, int runs, bool json)
 	if (!res)
 		return BENCH_ERROR;
 	why[0] = '\0';
+	stats = read_lol_stats(before);
 	for (i = 0; i < runs && rc == BENCH_OK; i++)
 		rc = b->run(n, &res[i]);
+	stats = stats && read_lol_stats(after);
 
 	if (rc != BENCH_OK) {
 		const char *key = rc == BENCH_SKIP ? "skipped" : "error";
@@ -784,6 +839,9 @@ static int run_bench(const struct bench *b, int runs, bool json)
 			       (res[runs / 2 - 1] + res[runs / 2]) / 2,
 			       res[0], res[runs - 1], runs, n);
 			json_string(b->what);
+			if (stats)
+				print_lol_stats(before, after,
+						(double)runs * n, true);
 			printf("}\n");
 		} else {
 			double med = runs % 2 ? res[runs / 2] :
@@ -794,6 +852,9 @@ static int run_bench(const struct bench *b, int runs, bool json)
 			       num(res[0], lo, sizeof(lo)),
 			       num(res[runs - 1], hi, sizeof(hi)), b->what, n,
 			       b->count);
+			if (stats)
+				print_lol_stats(before, after,
+						(double)runs * n, false);
 		}
 	}
 	fflush(stdout);
