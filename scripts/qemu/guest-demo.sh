@@ -52,9 +52,10 @@ echo "\$ lol-run -k linux -r rootfs     # User-Mode Linux on lol, typed at"
 echo "LOL-DEMO-END"
 
 # lol's own costs in this VM, to split UML on lol's times: a guest syscall
-# round trip through LOL_RUN and a fault round trip (exit, map, retry).
+# round trip through LOL_RUN, a fault round trip (exit, map, retry, unmap)
+# and the FP state out and back in.
 echo "LOL-GB-PHASE: lol-bench"
-for id in lol-runloop lol-fault; do
+for id in lol-runloop lol-fault lol-fpu; do
 	lol-bench --quick --filter "$id" --json /tmp/unit.json >/dev/null 2>&1
 	grep "\"id\": \"$id\"" /tmp/unit.json | sed 's/^ */LOL-UNIT /; s/,$//'
 done

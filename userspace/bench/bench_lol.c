@@ -20,6 +20,9 @@
  *                  page is unmapped again (like the baseline's re-protect).
  *   lol-as-switch  one op = one LOL_RUN into guest AS 1 or 2 (alternating),
  *                  the guest exits at once (monitor -> AS -> monitor).
+ *   lol-fpu        one op = LOL_GET_FPU + LOL_SET_FPU of the vcpu's whole
+ *                  XSAVE image: what a guest kernel pays when another of
+ *                  its processes runs next (UML's lazy FP switch).
  *   lol-hosttax    the measured process only loops on getpid (shared
  *                  hosttax_run); a competitor process keeps a lol guest
  *                  busy meanwhile.
@@ -27,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -331,6 +335,42 @@ static int lol_asswitch_measure(struct bench_state *st, struct lol_bench *lb,
 	return 0;
 }
 
+/* LOL_CAP_FPU bytes: the vcpu's XSAVE image, as UML keeps it per process. */
+static void *lb_fpu_buf;
+static __u32 lb_fpu_size;
+
+static int lol_fpu_prepare(struct bench_state *st, struct lol_bench *lb)
+{
+	long size = lol_check_extension(lb->devfd, LOL_CAP_FPU);
+	int rc;
+
+	if (size <= 0)
+		return bench_fail(st, ENOTSUP, "LOL_CAP_FPU not supported by this lol.ko");
+	lb_fpu_size = size;
+	lb_fpu_buf = aligned_alloc(64, (size + 63) & ~63L);
+	if (!lb_fpu_buf)
+		return bench_fail(st, ENOMEM, "FPU buffer");
+	rc = lb_guest_up(st, lb_exit_now_start, LOL_GUEST_SIZE(lb_exit_now), 1);
+	if (rc)
+		return rc;
+	if (lol_get_fpu(lb_g.vcpu.fd, lb_fpu_buf, lb_fpu_size))
+		return lb_fail(st, "LOL_GET_FPU");
+	return 0;
+}
+
+/* What a guest kernel does when another process runs next. */
+static int lol_fpu_measure(struct bench_state *st, uint64_t iters)
+{
+	uint64_t i;
+
+	(void)st;
+	for (i = 0; i < iters; i++)
+		if (lol_get_fpu(lb_g.vcpu.fd, lb_fpu_buf, lb_fpu_size) ||
+		    lol_set_fpu(lb_g.vcpu.fd, lb_fpu_buf, lb_fpu_size))
+			return -EIO;
+	return 0;
+}
+
 /*
  * Runs in the competitor process: a guest that stays in guest mode with
  * a syscall exit now and then, for as long as the benchmark lasts.
@@ -434,6 +474,18 @@ static int lol_asswitch_run(struct bench_state *st, uint64_t iters)
 	return lol_asswitch_measure(st, st->priv, iters);
 }
 
+static int lol_fpu_setup(struct bench_state *st)
+{
+	int rc = lol_probe(st, &lol_bench, NULL);
+
+	return rc ? rc : lol_fpu_prepare(st, &lol_bench);
+}
+
+static int lol_fpu_run(struct bench_state *st, uint64_t iters)
+{
+	return lol_fpu_measure(st, iters);
+}
+
 static void lol_busy_body(void *arg)
 {
 	struct lol_bench *lb = arg;
@@ -522,6 +574,18 @@ const struct bench bench_lol_asswitch = {
 	.clock = CLOCK_MONOTONIC,
 	.setup = lol_asswitch_setup,
 	.run = lol_asswitch_run,
+	.teardown = lol_teardown,
+};
+
+const struct bench bench_lol_fpu = {
+	.id = "lol-fpu",
+	.mech = "lol LOL_GET/SET_FPU",
+	.op = "FP state out and back in",
+	.group = BG_ASSWITCH,
+	.unit = BU_NS,
+	.clock = CLOCK_MONOTONIC,
+	.setup = lol_fpu_setup,
+	.run = lol_fpu_run,
 	.teardown = lol_teardown,
 };
 

@@ -12,7 +12,7 @@ extern const struct bench
 	bench_seccomp_unotify, bench_seccomp_unotify_sync,
 	bench_pipe_pingpong,
 	bench_lol_fault, bench_sigsegv_mprotect,
-	bench_lol_asswitch, bench_futex_handoff,
+	bench_lol_asswitch, bench_lol_fpu, bench_futex_handoff,
 	bench_lol_hosttax, bench_hosttax_nolol,
 	bench_seed_ctxsw, bench_seed_lat_pipe, bench_seed_lat_unix,
 	bench_seed_lat_tcp, bench_seed_file_reread, bench_seed_mmap_reread;
@@ -33,6 +33,7 @@ const struct bench *const bench_registry[] = {
 	&bench_sigsegv_mprotect,
 	/* address-space switch */
 	&bench_lol_asswitch,
+	&bench_lol_fpu,
 	&bench_futex_handoff,
 	/* host tax on an unrelated process */
 	&bench_lol_hosttax,
