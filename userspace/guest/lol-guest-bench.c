@@ -59,6 +59,7 @@ struct bench {
 	long iters;		/* default, before -n */
 	/* One run: n operations; the result in unit. */
 	int (*run)(long n, double *result);
+	int ops_per_iter;	/* operations in one counted iteration */
 };
 
 static const char usage_text[] =
@@ -691,29 +692,32 @@ static int bench_build_like(long n, double *res)
 /* --- the table and the runner ------------------------------------------------------- */
 
 static const struct bench benches[] = {
-	{ "null_syscall", "us", "getpid", "calls", 50000, bench_null_syscall },
-	{ "fork_exit", "us", "fork+_exit+waitpid", "forks", 50, bench_fork_exit },
-	{ "fork_exec", "us", "fork+exec+waitpid", "execs", 20, bench_fork_exec },
+	{ "null_syscall", "us", "getpid", "calls", 50000, bench_null_syscall,
+	  1 },
+	{ "fork_exit", "us", "fork+_exit+waitpid", "forks", 50, bench_fork_exit,
+	  1 },
+	{ "fork_exec", "us", "fork+exec+waitpid", "execs", 20, bench_fork_exec,
+	  1 },
 	{ "mmap_munmap_1m", "us", "mmap+munmap 1 MiB", "maps", 2000,
-	  bench_mmap_munmap_1m },
+	  bench_mmap_munmap_1m, 1 },
 	{ "mmap_touch_1m", "us", "mmap+touch+munmap 1 MiB", "maps", 10,
-	  bench_mmap_touch_1m },
+	  bench_mmap_touch_1m, 1 },
 	{ "page_fault", "us", "first touch of an anonymous page", "pages",
-	  1024, bench_page_fault },
+	  1024, bench_page_fault, 1 },
 	{ "ctxsw_2p", "us", "context switch, 2 processes on 1 CPU",
-	  "round trips", 2000, bench_ctxsw_2p },
+	  "round trips", 2000, bench_ctxsw_2p, 2 },
 	{ "pipe_lat", "us", "pipe round trip", "round trips", 2000,
-	  bench_pipe_lat },
+	  bench_pipe_lat, 1 },
 	{ "unix_lat", "us", "AF_UNIX round trip", "round trips", 2000,
-	  bench_unix_lat },
+	  bench_unix_lat, 1 },
 	{ "tcp_lat", "us", "TCP 127.0.0.1 round trip", "round trips", 1000,
-	  bench_tcp_lat },
+	  bench_tcp_lat, 1 },
 	{ "file_reread", "MB/s", "read() of a 4 MiB file", "passes", 8,
-	  bench_file_reread },
+	  bench_file_reread, 1 },
 	{ "mmap_reread", "MB/s", "mmap read of a 4 MiB file", "passes", 8,
-	  bench_mmap_reread },
+	  bench_mmap_reread, 1 },
 	{ "build_like", "s", "fork+exec, read a file, write a file", "files",
-	  BUILD_DIRS * BUILD_FILES, bench_build_like },
+	  BUILD_DIRS * BUILD_FILES, bench_build_like, 1 },
 };
 #define NBENCH	(sizeof(benches) / sizeof(benches[0]))
 
@@ -840,8 +844,8 @@ static int run_bench(const struct bench *b, int runs, bool json)
 			       res[0], res[runs - 1], runs, n);
 			json_string(b->what);
 			if (stats)
-				print_lol_stats(before, after,
-						(double)runs * n, true);
+				print_lol_stats(before, after, (double)runs * n *
+						b->ops_per_iter, true);
 			printf("}\n");
 		} else {
 			double med = runs % 2 ? res[runs / 2] :
@@ -853,8 +857,8 @@ static int run_bench(const struct bench *b, int runs, bool json)
 			       num(res[runs - 1], hi, sizeof(hi)), b->what, n,
 			       b->count);
 			if (stats)
-				print_lol_stats(before, after,
-						(double)runs * n, false);
+				print_lol_stats(before, after, (double)runs * n *
+						b->ops_per_iter, false);
 		}
 	}
 	fflush(stdout);
