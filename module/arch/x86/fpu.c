@@ -41,6 +41,16 @@ int lol_arch_vcpu_init(struct lol_vcpu *vcpu)
 	if (!fpu_alloc_guest_fpstate(&a->gfpu))
 		return -ENOMEM;
 	/*
+	 * One bounce buffer for the vcpu's life, not one per call: a guest
+	 * kernel moves FP state on every switch between its processes. The
+	 * FPU ioctls own the vcpu (its running flag) while they use it.
+	 */
+	a->fpu_buf = kvzalloc(lol_fpu_uabi_size, GFP_KERNEL_ACCOUNT);
+	if (!a->fpu_buf) {
+		fpu_free_guest_fpstate(&a->gfpu);
+		return -ENOMEM;
+	}
+	/*
 	 * Dynamic features (AMX) stay disabled for guests: their state does
 	 * not fit the default buffer, and enabling them would reallocate the
 	 * thread's FP state under the vcpu.
@@ -53,42 +63,35 @@ int lol_arch_vcpu_init(struct lol_vcpu *vcpu)
 
 void lol_arch_vcpu_destroy(struct lol_vcpu *vcpu)
 {
+	kvfree(vcpu->arch.fpu_buf);
 	fpu_free_guest_fpstate(&vcpu->arch.gfpu);
 }
 
+/* The copy writes every byte of the buffer: nothing stale reaches user. */
 int lol_arch_get_fpu(struct lol_vcpu *vcpu, void __user *ubuf)
 {
 	struct lol_arch_vcpu *a = &vcpu->arch;
-	void *buf;
-	int ret = 0;
 
-	buf = kvzalloc(lol_fpu_uabi_size, GFP_KERNEL_ACCOUNT);
-	if (!buf)
-		return -ENOMEM;
-	fpu_copy_guest_fpstate_to_uabi(&a->gfpu, buf, lol_fpu_uabi_size,
+	fpu_copy_guest_fpstate_to_uabi(&a->gfpu, a->fpu_buf, lol_fpu_uabi_size,
 				       a->gfpu.xfeatures & XFEATURE_MASK_USER_SUPPORTED,
 				       a->guest_pkru);
-	if (copy_to_user(ubuf, buf, lol_fpu_uabi_size))
-		ret = -EFAULT;
-	kvfree(buf);
-	return ret;
+	if (copy_to_user(ubuf, a->fpu_buf, lol_fpu_uabi_size))
+		return -EFAULT;
+	return 0;
 }
 
 int lol_arch_set_fpu(struct lol_vcpu *vcpu, const void __user *ubuf)
 {
 	struct lol_arch_vcpu *a = &vcpu->arch;
 	u32 pkru = a->guest_pkru;
-	void *buf;
 	int ret;
 
-	buf = vmemdup_user(ubuf, lol_fpu_uabi_size);
-	if (IS_ERR(buf))
-		return PTR_ERR(buf);
-	ret = fpu_copy_uabi_to_guest_fpstate(&a->gfpu, buf,
+	if (copy_from_user(a->fpu_buf, ubuf, lol_fpu_uabi_size))
+		return -EFAULT;
+	ret = fpu_copy_uabi_to_guest_fpstate(&a->gfpu, a->fpu_buf,
 					     a->gfpu.xfeatures & XFEATURE_MASK_USER_SUPPORTED,
 					     &pkru);
 	if (!ret)
 		a->guest_pkru = pkru;
-	kvfree(buf);
 	return ret;
 }

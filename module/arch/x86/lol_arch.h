@@ -29,6 +29,7 @@ struct lol_run;
 
 struct lol_arch_vcpu {
 	struct fpu_guest gfpu;		/* guest XSAVE state */
+	void *fpu_buf;			/* LOL_GET/SET_FPU bounce buffer */
 	struct pt_regs host_regs;	/* monitor's user regs at LOL_RUN */
 	unsigned long host_fsbase;
 	unsigned long host_gsbase;
