@@ -174,6 +174,15 @@ static void lol_task_leave(struct lol_vcpu *vcpu)
 		rseq_set_notify_resume(tsk);
 }
 
+/* Writes the guest's rax that lol_return_ax() left to later, if any. */
+static void lol_fixup_apply(struct lol_vcpu *vcpu)
+{
+	if (READ_ONCE(vcpu->fixup_armed)) {
+		lol_arch_set_guest_ax(vcpu->fixup_ax_val);
+		WRITE_ONCE(vcpu->fixup_armed, false);
+	}
+}
+
 /*
  * Back to the monitor: guest state into the run page, the monitor's mm,
  * registers and per-task state back, LOL_RUN returns @ret.
@@ -187,10 +196,7 @@ static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
 	 * A signal or kick that comes before the rax task_work has run: the
 	 * guest's rax is still the ioctl's truncated result in pt_regs.
 	 */
-	if (READ_ONCE(vcpu->fixup_armed)) {
-		lol_arch_set_guest_ax(vcpu->fixup_ax_val);
-		WRITE_ONCE(vcpu->fixup_armed, false);
-	}
+	lol_fixup_apply(vcpu);
 	lol_mm_switch(as->mm, vcpu->host_mm);
 	lol_arch_leave(vcpu, &run->regs, ret);
 	lol_task_leave(vcpu);
@@ -242,10 +248,7 @@ static void lol_fixup_ax(struct callback_head *work)
 	struct lol_vcpu *vcpu = container_of(work, struct lol_vcpu, fixup_work);
 
 	/* Unless the thread already left guest mode (lol_guest_leave). */
-	if (READ_ONCE(vcpu->fixup_armed)) {
-		lol_arch_set_guest_ax(vcpu->fixup_ax_val);
-		WRITE_ONCE(vcpu->fixup_armed, false);
-	}
+	lol_fixup_apply(vcpu);
 	lol_vcpu_work_done(vcpu);
 }
 

@@ -232,11 +232,9 @@ static void *stress(void *p)
 	struct stresser *s = p;
 	struct lol_run *run = s->vcpu.run;
 	__u64 mpat[32], seen[32], *gpat, *gseen;
-	struct sigevent sev;
-	struct itimerspec its;
 	timer_t timer;
 	bool timer_ok;
-	int cpu = s->idx % s->ncpu;
+	int cpu = s->idx % s->ncpu, terr;
 	cpu_set_t set;
 
 	fill_pattern(mpat, 0x6d6f6e00 + s->idx);
@@ -244,19 +242,10 @@ static void *stress(void *p)
 	gseen = lol_vm_phys(&s->vm, PHYS_DATA * s->page + 256, 256);
 
 	/* A timer signal to this thread alone, every millisecond. */
-	memset(&sev, 0, sizeof(sev));
-	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = SIGALRM;
-	sev._sigev_un._tid = syscall(SYS_gettid);
-	timer_ok = !timer_create(CLOCK_MONOTONIC, &sev, &timer);
-	if (timer_ok) {
-		its.it_interval.tv_sec = 0;
-		its.it_interval.tv_nsec = 1000 * 1000;
-		its.it_value = its.it_interval;
-		timer_settime(timer, 0, &its, NULL);
-	} else {
-		note(s, "timer_create: %s", strerror(errno));
-	}
+	terr = lol_thread_timer(SIGALRM, 1000 * 1000, &timer);
+	timer_ok = !terr;
+	if (!timer_ok)
+		note(s, "timer: %s", strerror(-terr));
 	atomic_store(&s->ready, 1);
 
 	while (!atomic_load(&g_stop)) {

@@ -749,9 +749,6 @@ TEST_F_TIMEOUT(regress, kicks_and_signals_keep_guest_rax, 60)
 	long kicks = 0, eintr = 0, bad_rax = 0, other = 0, runs = 0;
 	struct sigaction sa = { .sa_handler = count_alarm };
 	struct sigaction old;
-	struct itimerspec its = { .it_interval.tv_nsec = 200 * 1000,
-				  .it_value.tv_nsec = 200 * 1000 };
-	struct sigevent sev;
 	char first[160] = "";
 	timer_t timer;
 	pthread_t th;
@@ -765,12 +762,7 @@ TEST_F_TIMEOUT(regress, kicks_and_signals_keep_guest_rax, 60)
 	r->rax = r->rbx = BIG_RAX;
 
 	ASSERT_SYSCALL(sigaction(SIGALRM, &sa, &old));
-	memset(&sev, 0, sizeof(sev));
-	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = SIGALRM;
-	sev._sigev_un._tid = syscall(SYS_gettid);
-	ASSERT_SYSCALL(timer_create(CLOCK_MONOTONIC, &sev, &timer));
-	ASSERT_SYSCALL(timer_settime(timer, 0, &its, NULL));
+	ASSERT_EQ(0, lol_thread_timer(SIGALRM, 200 * 1000, &timer));
 	ASSERT_EQ(0, pthread_create(&th, NULL, kick_loop, &k));
 
 	for (end = lol_now() + 3; lol_now() < end; runs++) {

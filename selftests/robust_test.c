@@ -1416,7 +1416,6 @@ TEST(signal_handler_eintr)
 {
 	struct sigaction sa = { .sa_sigaction = usr1_handler,
 				.sa_flags = SA_SIGINFO };
-	struct sigevent sev = { 0 };
 	volatile __u64 *counter;
 	struct lol_run *run;
 	struct runner kicker;
@@ -1434,10 +1433,7 @@ TEST(signal_handler_eintr)
 	rvm_entry(&r, 0, code);
 	run->regs.rdi = G_DATA;
 
-	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = SIGUSR1;
-	sev._sigev_un._tid = gettid();
-	ASSERT_EQ(0, timer_create(CLOCK_MONOTONIC, &sev, &timer));
+	ASSERT_EQ(0, lol_thread_timer(SIGUSR1, 0, &timer));
 
 	for (i = 0; i < 5; i++) {
 		struct itimerspec its = { .it_value = { 0, 50 * 1000 * 1000 } };

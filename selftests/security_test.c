@@ -293,20 +293,6 @@ static int wait_child(pid_t pid, int *status)
 		       WIFEXITED(__st) ? WEXITSTATUS(__st) : WTERMSIG(__st)); \
 } while (0)
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	err = errno;
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -(n < 0 ? err : EIO);
-}
-
 static long read_long(const char *path)
 {
 	char buf[64];
@@ -314,11 +300,6 @@ static long read_long(const char *path)
 	if (lol_read_text(path, buf, sizeof(buf)) <= 0)
 		return -1;
 	return strtol(buf, NULL, 0);
-}
-
-static int param_set(const char *name, long val)
-{
-	return lol_param_write(name, val);
 }
 
 static long param_get(const char *name)
@@ -1877,13 +1858,13 @@ TEST_F_TIMEOUT(g, memcg_limits_guest_memory, 120)
 	root = cgroup_root(&mounted);
 	if (!root)
 		SKIP(return, "no cgroup2 memory controller");
-	write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
+	lol_write_text("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
 	snprintf(dir, sizeof(dir), "%s/lol-sec-%d", root, getpid());
 	ASSERT_SYSCALL(mkdir(dir, 0755));
 	snprintf(path, sizeof(path), "%s/memory.max", dir);
-	EXPECT_EQ(0, write_file(path, "32M"));
+	EXPECT_EQ(0, lol_write_text(path, "32M"));
 	snprintf(path, sizeof(path), "%s/memory.swap.max", dir);
-	write_file(path, "0");
+	lol_write_text(path, "0");
 
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -1892,7 +1873,7 @@ TEST_F_TIMEOUT(g, memcg_limits_guest_memory, 120)
 
 		snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 		snprintf(buf, sizeof(buf), "%d\n", getpid());
-		CHILD_CHECK(!write_file(path, buf), "join cgroup");
+		CHILD_CHECK(!lol_write_text(path, buf), "join cgroup");
 		/* Phys pages 0-7 are the usual layout, the rest is touched. */
 		CHILD_CHECK(!mg_create(&g, PHYS_PAGES + 128 * M / PAGE), "guest");
 		CHILD_CHECK(!lol_vm_map(&g.vm, g.as_id, 1UL << 32,
@@ -1924,7 +1905,7 @@ TEST_F_TIMEOUT(g, memcg_limits_guest_memory, 120)
 
 static long mem_available_settled(void)
 {
-	write_file("/proc/sys/vm/drop_caches", "3\n");
+	lol_write_text("/proc/sys/vm/drop_caches", "3\n");
 	usleep(300 * 1000);
 	return lol_meminfo_kb("MemAvailable");
 }
@@ -2005,11 +1986,11 @@ FIXTURE_SETUP(params)
 FIXTURE_TEARDOWN(params)
 {
 	if (self->guests > 0)
-		param_set("max_guests_per_user", self->guests);
+		lol_param_write("max_guests_per_user", self->guests);
 	if (self->as > 0)
-		param_set("max_as", self->as);
+		lol_param_write("max_as", self->as);
 	if (self->mappings > 0)
-		param_set("max_mappings", self->mappings);
+		lol_param_write("max_mappings", self->mappings);
 	close(self->sys);
 }
 
@@ -2019,7 +2000,7 @@ TEST_F(params, guests_per_user)
 	pid_t pid;
 
 	REQUIRE_ROOT();
-	ASSERT_EQ(0, param_set("max_guests_per_user", 3));
+	ASSERT_EQ(0, lol_param_write("max_guests_per_user", 3));
 	EXPECT_EQ(3, lol_cap(self->sys, LOL_CAP_MAX_GUESTS));
 	for (i = 0; i < 3; i++)
 		fds[i] = lol_ioctl_ok(self->sys, LOL_CREATE_GUEST, 0);
@@ -2040,7 +2021,7 @@ TEST_F(params, guests_per_user)
 	EXPECT_CHILD_OK(pid);
 
 	/* Lowering below what is open keeps those, refuses new ones. */
-	ASSERT_EQ(0, param_set("max_guests_per_user", 1));
+	ASSERT_EQ(0, lol_param_write("max_guests_per_user", 1));
 	lol_ioctl_err(self->sys, LOL_CREATE_GUEST, 0, ENOSPC);
 	close(fds[0]);
 	close(fds[1]);
@@ -2050,7 +2031,7 @@ TEST_F(params, guests_per_user)
 	lol_ioctl_err(self->sys, LOL_CREATE_GUEST, 0, ENOSPC);
 	close(fds[3]);
 	/* Zero: nobody gets a guest. */
-	ASSERT_EQ(0, param_set("max_guests_per_user", 0));
+	ASSERT_EQ(0, lol_param_write("max_guests_per_user", 0));
 	lol_ioctl_err(self->sys, LOL_CREATE_GUEST, 0, ENOSPC);
 }
 
@@ -2064,7 +2045,7 @@ TEST_F(params, as_per_guest)
 	if (!lol_cap(self->sys, LOL_CAP_RUN))
 		SKIP(return, "LOL_CAP_RUN absent");
 	guest = lol_ioctl_ok(self->sys, LOL_CREATE_GUEST, 0);
-	ASSERT_EQ(0, param_set("max_as", 3));
+	ASSERT_EQ(0, lol_param_write("max_as", 3));
 	EXPECT_EQ(3, lol_cap(self->sys, LOL_CAP_MAX_AS));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, lol_create_as(guest, &ids[i]));
@@ -2096,7 +2077,7 @@ TEST_F(params, mappings_per_as)
 	ASSERT_SYSCALL(ftruncate(memfd, 64 * PAGE));
 	ASSERT_EQ(0, lol_set_phys_memory(guest, memfd, 64 * PAGE));
 	ASSERT_EQ(0, lol_create_as(guest, &as));
-	ASSERT_EQ(0, param_set("max_mappings", 4));
+	ASSERT_EQ(0, lol_param_write("max_mappings", 4));
 	EXPECT_EQ(4, lol_cap(self->sys, LOL_CAP_MAX_MAPPINGS));
 	/* Apart, so that no two merge into one VMA. */
 	for (i = 0; i < 4; i++)
@@ -2137,7 +2118,7 @@ TEST_F(params, host_max_map_count)
 	ASSERT_EQ(0, lol_set_phys_memory(guest, memfd, 512 * PAGE));
 	ASSERT_EQ(0, lol_create_as(guest, &as));
 	ASSERT_EQ(0, lol_as_map(guest, as, DATA_GVA, 512 * PAGE, 0, LOL_PROT_READ));
-	ASSERT_EQ(0, write_file("/proc/sys/vm/max_map_count", "100"));
+	ASSERT_EQ(0, lol_write_text("/proc/sys/vm/max_map_count", "100"));
 	for (i = 0; i < 512 && !r; i += 2) {
 		r = lol_as_protect(guest, as, DATA_GVA + i * PAGE, PAGE,
 				   LOL_PROT_READ | LOL_PROT_WRITE);
@@ -2147,7 +2128,7 @@ TEST_F(params, host_max_map_count)
 		char buf[32];
 
 		snprintf(buf, sizeof(buf), "%ld", saved);
-		EXPECT_EQ(0, write_file("/proc/sys/vm/max_map_count", buf));
+		EXPECT_EQ(0, lol_write_text("/proc/sys/vm/max_map_count", buf));
 	}
 	EXPECT_EQ(-1, r);
 	EXPECT_STREQ("ENOMEM", lol_errno_name(err));

@@ -4,9 +4,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,21 +73,51 @@ ssize_t lol_read_text(const char *path, char *buf, size_t size)
 	return n;
 }
 
-int lol_param_write(const char *name, long val)
+int lol_write_text(const char *path, const char *text)
 {
-	char path[128], buf[32];
+	size_t len = strlen(text);
 	ssize_t n;
 	int fd, err;
 
-	snprintf(path, sizeof(path), "/sys/module/lol/parameters/%s", name);
-	snprintf(buf, sizeof(buf), "%ld\n", val);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = write(fd, buf, strlen(buf));
+	n = write(fd, text, len);
 	err = errno;
 	close(fd);
-	return n == (ssize_t)strlen(buf) ? 0 : -(n < 0 ? err : EIO);
+	return n == (ssize_t)len ? 0 : -(n < 0 ? err : EIO);
+}
+
+int lol_param_write(const char *name, long val)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), "/sys/module/lol/parameters/%s", name);
+	snprintf(buf, sizeof(buf), "%ld\n", val);
+	return lol_write_text(path, buf);
+}
+
+int lol_thread_timer(int signo, long period_ns, timer_t *timer)
+{
+	struct itimerspec its = {
+		.it_interval = { period_ns / 1000000000, period_ns % 1000000000 },
+	};
+	struct sigevent sev;
+
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = signo;
+	sev._sigev_un._tid = syscall(SYS_gettid);
+	if (timer_create(CLOCK_MONOTONIC, &sev, timer))
+		return -errno;
+	its.it_value = its.it_interval;
+	if (period_ns > 0 && timer_settime(*timer, 0, &its, NULL)) {
+		int err = errno;
+
+		timer_delete(*timer);
+		return -err;
+	}
+	return 0;
 }
 
 long lol_meminfo_kb(const char *field)

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "liblol.h"
 #include "guest.h"
@@ -42,8 +43,17 @@ double lol_now(void);
  */
 ssize_t lol_read_text(const char *path, char *buf, size_t size);
 
+/* Writes all of @text to @path in one write(): 0 or -errno. */
+int lol_write_text(const char *path, const char *text);
+
 /* Writes a lol module parameter (/sys/module/lol/parameters/NAME): 0 or -errno. */
 int lol_param_write(const char *name, long val);
+
+/*
+ * A CLOCK_MONOTONIC timer that sends @signo to the calling thread alone,
+ * every @period_ns from now on (0: created disarmed). 0 or -errno.
+ */
+int lol_thread_timer(int signo, long period_ns, timer_t *timer);
 
 /* A /proc/meminfo field in KiB, -1 if absent. */
 long lol_meminfo_kb(const char *field);

@@ -347,7 +347,7 @@ static int lol_fpu_prepare(struct bench_state *st, struct lol_bench *lb)
 	if (size <= 0)
 		return bench_fail(st, ENOTSUP, "LOL_CAP_FPU not supported by this lol.ko");
 	lb_fpu_size = size;
-	lb_fpu_buf = aligned_alloc(64, (size + 63) & ~63L);
+	lb_fpu_buf = malloc(size);
 	if (!lb_fpu_buf)
 		return bench_fail(st, ENOMEM, "FPU buffer");
 	rc = lb_guest_up(st, lb_exit_now_start, LOL_GUEST_SIZE(lb_exit_now), 1);
@@ -420,6 +420,8 @@ static void lol_teardown(struct bench_state *st)
 	struct lol_bench *lb = st->priv;
 
 	lb_guest_down();
+	free(lb_fpu_buf);
+	lb_fpu_buf = NULL;
 	bench_kill_peer(&lb->competitor);
 	if (lb->devfd >= 0)
 		close(lb->devfd);

@@ -176,8 +176,6 @@ int helper_child_exit(int argc, char **argv)
 	return n;
 }
 
-
-
 /* The first line the case's processes wrote to the reason pipe. */
 static void read_reason(int fd, char *buf, size_t len)
 {

@@ -117,8 +117,6 @@ static inline uint64_t rng_next(uint64_t *s)
 	return x * 0x2545f4914f6cdd1dULL;
 }
 
-/* read(2)/write(2) of exactly len bytes; -1 with errno, or short at EOF. */
-
 /*
  * waitpid() for at most timeout_ms: returns pid, 0 on timeout (the child
  * is left running) or -1 with errno.
