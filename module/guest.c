@@ -28,6 +28,10 @@ struct lol_user {
 static DEFINE_HASHTABLE(lol_users, 5);
 static DEFINE_MUTEX(lol_users_lock);
 
+/* Every guest on the host, for netlink.c; touched at create and free. */
+static DEFINE_XARRAY_ALLOC1(lol_guests);
+static u32 lol_next_guest_id;
+
 static int lol_user_charge(kuid_t uid)
 {
 	struct lol_user *u;
@@ -79,6 +83,11 @@ static void lol_guest_free(struct kref *ref)
 {
 	struct lol_guest *guest = container_of(ref, struct lol_guest, ref);
 
+	/* Not findable from here on (see lol_guest_next). */
+	if (guest->id) {
+		xa_erase(&lol_guests, guest->id);
+		lol_nl_guest_event(guest, LOL_EVENT_GUEST_DESTROY);
+	}
 	lol_as_destroy_all(guest);
 	xa_destroy(&guest->as_xa);
 	if (guest->phys)
@@ -93,6 +102,32 @@ static void lol_guest_free(struct kref *ref)
 void lol_guest_put(struct lol_guest *guest)
 {
 	kref_put(&guest->ref, lol_guest_free);
+}
+
+/*
+ * The guest with the lowest id >= *@id, referenced, and *@id set to its
+ * id; NULL when there is none. xa_erase() in lol_guest_free() takes the
+ * same lock, so a guest found here is still allocated while its
+ * reference is tried.
+ */
+struct lol_guest *lol_guest_next(unsigned long *id)
+{
+	struct lol_guest *guest;
+
+	xa_lock(&lol_guests);
+	for (;;) {
+		guest = xa_find(&lol_guests, id, U32_MAX, XA_PRESENT);
+		if (!guest || kref_get_unless_zero(&guest->ref))
+			break;
+		/* Being freed: skip it. */
+		if (*id == U32_MAX) {
+			guest = NULL;
+			break;
+		}
+		(*id)++;
+	}
+	xa_unlock(&lol_guests);
+	return guest;
 }
 
 /* KVM's rule: only the creating process drives a guest. */
@@ -145,16 +180,10 @@ out_fput:
 	return ret;
 }
 
-static long lol_guest_ioctl(struct file *file, unsigned int cmd,
-			    unsigned long arg)
+static long lol_guest_do_ioctl(struct lol_guest *guest, unsigned int cmd,
+			       unsigned long arg)
 {
-	struct lol_guest *guest = file->private_data;
 	void __user *uarg = (void __user *)arg;
-
-	if (lol_in_guest())
-		return -EPERM;
-	if (!lol_guest_caller_ok(guest))
-		return -EIO;
 
 	switch (cmd) {
 	case LOL_CREATE_VCPU:
@@ -200,6 +229,32 @@ static long lol_guest_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+static long lol_guest_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct lol_guest *guest = file->private_data;
+	long ret;
+
+	if (lol_in_guest())
+		return -EPERM;
+	if (!lol_guest_caller_ok(guest))
+		return -EIO;
+
+	ret = lol_guest_do_ioctl(guest, cmd, arg);
+	if (likely(ret >= 0))
+		return ret;
+	/* Tell the admin (netlink events); only ever on failures. */
+	if (ret == -ENOSPC && cmd == LOL_CREATE_AS)
+		lol_nl_limit(guest, LOL_LIMIT_MAX_AS);
+	else if (ret == -ENOSPC && cmd == LOL_AS_OPS)
+		lol_nl_limit(guest, LOL_LIMIT_MAX_MAPPINGS);
+	else if (ret == -EINVAL && cmd == LOL_CREATE_VCPU &&
+		 arg >= lol_max_vcpus)
+		lol_nl_limit(guest, LOL_LIMIT_MAX_VCPUS);
+	lol_nl_bad_input(guest, NULL, cmd, ret);
+	return ret;
+}
+
 static int lol_guest_release(struct inode *inode, struct file *file)
 {
 	lol_guest_put(file->private_data);
@@ -234,8 +289,11 @@ int lol_guest_create(unsigned long type)
 	}
 	guest->uid = current_uid();
 	ret = lol_user_charge(guest->uid);
-	if (ret)
+	if (ret) {
+		if (ret == -ENOSPC)
+			lol_nl_limit(NULL, LOL_LIMIT_MAX_GUESTS);
 		goto err_free_vcpus;
+	}
 
 	kref_init(&guest->ref);
 	mutex_init(&guest->lock);
@@ -243,6 +301,13 @@ int lol_guest_create(unsigned long type)
 	guest->mm = current->mm;
 	mmgrab(guest->mm);
 	guest->owner = get_task_struct(current->group_leader);
+	get_task_comm(guest->comm, current->group_leader);
+	ret = xa_alloc_cyclic(&lol_guests, &guest->id, guest, xa_limit_32b,
+			      &lol_next_guest_id, GFP_KERNEL);
+	if (ret < 0) {
+		guest->id = 0;
+		goto err_put_guest;
+	}
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
@@ -255,6 +320,8 @@ int lol_guest_create(unsigned long type)
 		ret = PTR_ERR(file);
 		goto err_put_fd;
 	}
+	/* Before fd_install: from then on another thread may close it. */
+	lol_nl_guest_event(guest, LOL_EVENT_GUEST_CREATE);
 	fd_install(fd, file);
 	return fd;
 

@@ -12,6 +12,7 @@
 #include <linux/sched.h>
 #include <linux/list.h>
 #include <linux/lol.h>
+#include <linux/lol_netlink.h>
 
 #include "arch/x86/lol_arch.h"
 
@@ -47,6 +48,8 @@ struct lol_as {
 
 struct lol_guest {
 	struct kref ref;
+	u32 id;				/* host-wide, in lol_guests (netlink) */
+	char comm[TASK_COMM_LEN];	/* the creator's, for the admin */
 	struct mm_struct *mm;		/* creator's mm (mmgrab); -EIO otherwise */
 	struct task_struct *owner;	/* creator's group leader, memcg owner */
 	kuid_t uid;
@@ -58,6 +61,23 @@ struct lol_guest {
 	u32 next_as_id;
 	unsigned int nr_vcpus;
 	struct lol_vcpu **vcpus;	/* [lol_max_vcpus] */
+};
+
+/*
+ * Counters for the admin (netlink.c). Each field has one writer: the
+ * thread in LOL_RUN (runs, exits, times) or the monitor thread
+ * (reflections); readers on other CPUs use READ_ONCE. No shared atomics
+ * on the run path; kicks come from any thread, off the run path.
+ */
+struct lol_vcpu_stats {
+	u64 runs;
+	u64 exits[LOL_EXIT_INTR + 1];
+	u64 reflections;
+	u64 guest_ns;
+	u64 monitor_ns;
+	u64 enter_ns;			/* local_clock() at the last entry */
+	u64 leave_ns;			/* and at the last exit, 0: none yet */
+	atomic64_t kicks;
 };
 
 struct lol_vcpu {
@@ -95,8 +115,14 @@ struct lol_vcpu {
 	bool in_upcall;			/* reflected, LOL_RESUME pending */
 
 	struct rcu_head rcu;		/* lol_running lookups are RCU */
+	struct lol_vcpu_stats stats;
 	struct lol_arch_vcpu arch;
 };
+
+static inline void lol_stat_inc(u64 *counter)
+{
+	WRITE_ONCE(*counter, *counter + 1);
+}
 
 /* main.c */
 bool lol_run_supported(void);
@@ -105,6 +131,7 @@ bool lol_run_supported(void);
 int lol_guest_create(unsigned long type);
 void lol_guest_put(struct lol_guest *guest);
 bool lol_guest_caller_ok(struct lol_guest *guest);
+struct lol_guest *lol_guest_next(unsigned long *id);
 
 /* as.c */
 int lol_as_create(struct lol_guest *guest, u32 *id);
@@ -139,6 +166,15 @@ long lol_vcpu_resume(struct lol_vcpu *vcpu);
 struct lol_vcpu *lol_current_monitor(void);
 bool lol_monitor_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs);
 void lol_monitor_unbind(struct lol_vcpu *vcpu);
+
+/* netlink.c: the generic netlink family for the admin */
+int lol_nl_init(void);
+void lol_nl_exit(void);
+void lol_nl_guest_event(struct lol_guest *guest, u32 event);
+void lol_nl_vcpu_killed(struct lol_vcpu *vcpu);
+void lol_nl_limit(struct lol_guest *guest, u32 limit);
+void lol_nl_bad_input(struct lol_guest *guest, struct lol_vcpu *vcpu,
+		      unsigned int cmd, long err);
 
 /* sud.c */
 bool lol_sud_marked(void);

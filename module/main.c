@@ -66,12 +66,8 @@ static long lol_check_extension(unsigned long cap)
 	}
 }
 
-static long lol_dev_ioctl(struct file *file, unsigned int cmd,
-			  unsigned long arg)
+static long lol_dev_do_ioctl(unsigned int cmd, unsigned long arg)
 {
-	/* A guest's NATIVE syscalls may not drive lol (see lol_in_guest). */
-	if (lol_in_guest())
-		return -EPERM;
 	switch (cmd) {
 	case LOL_GET_API_VERSION:
 		return arg ? -EINVAL : LOL_API_VERSION;
@@ -84,6 +80,20 @@ static long lol_dev_ioctl(struct file *file, unsigned int cmd,
 	default:
 		return -ENOTTY;
 	}
+}
+
+static long lol_dev_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	long ret;
+
+	/* A guest's NATIVE syscalls may not drive lol (see lol_in_guest). */
+	if (lol_in_guest())
+		return -EPERM;
+	ret = lol_dev_do_ioctl(cmd, arg);
+	if (unlikely(ret < 0))
+		lol_nl_bad_input(NULL, NULL, cmd, ret);
+	return ret;
 }
 
 static const struct file_operations lol_dev_fops = {
@@ -118,11 +128,16 @@ static int __init lol_init(void)
 		pr_warn("run loop unavailable (%d): LOL_CAP_RUN is 0\n", ret);
 	lol_run_ok = !ret;
 
-	ret = misc_register(&lol_dev);
+	ret = lol_nl_init();
 	if (ret)
 		goto err_run;
+	ret = misc_register(&lol_dev);
+	if (ret)
+		goto err_nl;
 	return 0;
 
+err_nl:
+	lol_nl_exit();
 err_run:
 	if (lol_run_ok)
 		lol_run_exit();
@@ -132,6 +147,7 @@ err_run:
 static void __exit lol_exit(void)
 {
 	misc_deregister(&lol_dev);
+	lol_nl_exit();
 	if (lol_run_ok)
 		lol_run_exit();
 }

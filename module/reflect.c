@@ -161,6 +161,7 @@ bool lol_monitor_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs)
 		vcpu->run->regs.gs_base = current->thread.gsbase;
 		WRITE_ONCE(vcpu->run->exit_reason, LOL_EXIT_SYSCALL);
 		vcpu->run->nr_exits++;
+		lol_stat_inc(&vcpu->stats.reflections);
 		vcpu->in_upcall = true;
 		lol_arch_upcall(regs, entry, stack);
 		return true;

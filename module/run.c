@@ -29,6 +29,7 @@
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/rseq.h>
+#include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
 #include <linux/task_work.h>
@@ -183,6 +184,26 @@ static void lol_fixup_apply(struct lol_vcpu *vcpu)
 	}
 }
 
+/* The admin's counters (netlink.c): plain stores, one writer. */
+static void lol_stats_enter(struct lol_vcpu_stats *st)
+{
+	u64 now = local_clock();
+
+	lol_stat_inc(&st->runs);
+	if (st->leave_ns)
+		WRITE_ONCE(st->monitor_ns, st->monitor_ns + now - st->leave_ns);
+	st->enter_ns = now;
+}
+
+static void lol_stats_leave(struct lol_vcpu_stats *st, u32 reason)
+{
+	u64 now = local_clock();
+
+	lol_stat_inc(&st->exits[reason]);
+	WRITE_ONCE(st->guest_ns, st->guest_ns + now - st->enter_ns);
+	st->leave_ns = now;
+}
+
 /*
  * Back to the monitor: guest state into the run page, the monitor's mm,
  * registers and per-task state back, LOL_RUN returns @ret.
@@ -209,6 +230,7 @@ static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
 
 	WRITE_ONCE(run->exit_reason, reason);
 	run->nr_exits++;
+	lol_stats_leave(&vcpu->stats, reason);
 	atomic_set(&vcpu->running, 0);
 
 	lol_as_put(as);
@@ -345,6 +367,7 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 	spin_unlock(&lol_running_lock);
 
 	vcpu->singlestep = flags & LOL_RUN_SINGLESTEP;
+	lol_stats_enter(&vcpu->stats);
 	lol_task_enter(vcpu);
 	lol_arch_enter(vcpu, &regs, vcpu->singlestep);
 	lol_mm_sync_dumpable(as->mm, vcpu->host_mm);
@@ -359,6 +382,8 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 
 out_idle:
 	atomic_set(&vcpu->running, 0);
+	if (ret == -EINVAL)
+		lol_nl_bad_input(vcpu->guest, vcpu, LOL_RUN, ret);
 	return ret;
 }
 
@@ -384,6 +409,7 @@ int lol_vcpu_kick(struct lol_vcpu *vcpu)
 {
 	struct task_struct *tsk;
 
+	atomic64_inc(&vcpu->stats.kicks);
 	atomic_set(&vcpu->kick, 1);
 	/* Pairs with the barrier in lol_vcpu_run(). */
 	smp_mb();
@@ -430,6 +456,7 @@ static bool lol_guest_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs)
 		}
 		return false;
 	case LOL_RANGE_KILL:
+		lol_nl_vcpu_killed(vcpu);
 		lol_guest_leave(vcpu, LOL_EXIT_INTR, -EINTR);
 		lol_orig_do_exit(SIGSYS);
 		return true;
@@ -490,6 +517,14 @@ static void lol_guest_signal(struct lol_vcpu *vcpu)
 		 */
 		reason = LOL_EXIT_INTR;
 		ret = -ERESTARTNOHAND;
+		/*
+		 * SIGKILL, or a signal whose default action kills, which
+		 * complete_signal() turned into SIGKILL for every thread:
+		 * the thread dies here, in guest mode as far as the admin
+		 * is concerned.
+		 */
+		if (fatal_signal_pending(tsk))
+			lol_nl_vcpu_killed(vcpu);
 	}
 	lol_guest_leave(vcpu, reason, ret);
 
@@ -511,8 +546,10 @@ static void lol_hook_do_exit(long code)
 {
 	struct lol_vcpu *vcpu = lol_current_vcpu();
 
-	if (vcpu)
+	if (vcpu) {
+		lol_nl_vcpu_killed(vcpu);
 		lol_guest_leave(vcpu, LOL_EXIT_INTR, -EINTR);
+	}
 	vcpu = lol_current_monitor();
 	if (vcpu)
 		lol_monitor_unbind(vcpu);

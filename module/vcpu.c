@@ -73,23 +73,10 @@ static int lol_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
-static long lol_vcpu_ioctl(struct file *file, unsigned int cmd,
-			   unsigned long arg)
+static long lol_vcpu_do_ioctl(struct lol_vcpu *vcpu, unsigned int cmd,
+			      unsigned long arg)
 {
-	struct lol_vcpu *vcpu = file->private_data;
-
-	if (lol_in_guest())
-		return -EPERM;
-	if (!lol_guest_caller_ok(vcpu->guest))
-		return -EIO;
-
 	switch (cmd) {
-	case LOL_RUN:
-		if (!lol_run_supported())
-			return -ENOTTY;
-		if (arg)
-			return -EINVAL;
-		return lol_vcpu_run(vcpu);
 	case LOL_KICK:
 		if (!lol_run_supported())
 			return -ENOTTY;
@@ -100,12 +87,6 @@ static long lol_vcpu_ioctl(struct file *file, unsigned int cmd,
 		if (!lol_run_supported())
 			return -ENOTTY;
 		return lol_vcpu_set_ranges(vcpu, (void __user *)arg);
-	case LOL_RESUME:
-		if (!lol_run_supported())
-			return -ENOTTY;
-		if (arg)
-			return -EINVAL;
-		return lol_vcpu_resume(vcpu);
 	case LOL_GET_FPU:
 	case LOL_SET_FPU: {
 		struct lol_fpu fpu;
@@ -132,6 +113,39 @@ static long lol_vcpu_ioctl(struct file *file, unsigned int cmd,
 	default:
 		return -ENOTTY;
 	}
+}
+
+static long lol_vcpu_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	struct lol_vcpu *vcpu = file->private_data;
+	long ret;
+
+	if (lol_in_guest())
+		return -EPERM;
+	if (!lol_guest_caller_ok(vcpu->guest))
+		return -EIO;
+
+	/* These return the guest's rax: no errno to look at here. */
+	switch (cmd) {
+	case LOL_RUN:
+		if (!lol_run_supported())
+			return -ENOTTY;
+		if (arg)
+			return -EINVAL;
+		return lol_vcpu_run(vcpu);
+	case LOL_RESUME:
+		if (!lol_run_supported())
+			return -ENOTTY;
+		if (arg)
+			return -EINVAL;
+		return lol_vcpu_resume(vcpu);
+	}
+
+	ret = lol_vcpu_do_ioctl(vcpu, cmd, arg);
+	if (unlikely(ret < 0))
+		lol_nl_bad_input(vcpu->guest, vcpu, cmd, ret);
+	return ret;
 }
 
 static int lol_vcpu_release(struct inode *inode, struct file *file)
