@@ -65,18 +65,17 @@ struct lol_guest {
 
 /*
  * Counters for the admin (netlink.c). Each field has one writer: the
- * thread in LOL_RUN (runs, exits, times) or the monitor thread
- * (reflections); readers on other CPUs use READ_ONCE. No shared atomics
- * on the run path; kicks come from any thread, off the run path.
+ * thread in LOL_RUN (exits, times) or the monitor thread (reflections);
+ * readers on other CPUs use READ_ONCE. No shared atomics on the run path
+ * and as little as can be there: entries and the monitor's time are
+ * derived when read. Kicks come from any thread, off the run path.
  */
 struct lol_vcpu_stats {
-	u64 runs;
 	u64 exits[LOL_EXIT_INTR + 1];
 	u64 reflections;
-	u64 guest_ns;
-	u64 monitor_ns;
-	u64 enter_ns;			/* local_clock() at the last entry */
-	u64 leave_ns;			/* and at the last exit, 0: none yet */
+	u64 guest_ticks;		/* lol_arch_clock() ticks in guest mode */
+	u64 enter_ticks;		/* at the last entry */
+	u64 created_ticks;		/* at LOL_CREATE_VCPU */
 	atomic64_t kicks;
 };
 

@@ -29,7 +29,6 @@
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/rseq.h>
-#include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
 #include <linux/task_work.h>
@@ -184,24 +183,20 @@ static void lol_fixup_apply(struct lol_vcpu *vcpu)
 	}
 }
 
-/* The admin's counters (netlink.c): plain stores, one writer. */
+/*
+ * The admin's counters (netlink.c): a few plain stores with one writer,
+ * everything else is derived when read.
+ */
 static void lol_stats_enter(struct lol_vcpu_stats *st)
 {
-	u64 now = local_clock();
-
-	lol_stat_inc(&st->runs);
-	if (st->leave_ns)
-		WRITE_ONCE(st->monitor_ns, st->monitor_ns + now - st->leave_ns);
-	st->enter_ns = now;
+	st->enter_ticks = lol_arch_clock();
 }
 
 static void lol_stats_leave(struct lol_vcpu_stats *st, u32 reason)
 {
-	u64 now = local_clock();
-
 	lol_stat_inc(&st->exits[reason]);
-	WRITE_ONCE(st->guest_ns, st->guest_ns + now - st->enter_ns);
-	st->leave_ns = now;
+	WRITE_ONCE(st->guest_ticks,
+		   st->guest_ticks + lol_arch_clock() - st->enter_ticks);
 }
 
 /*
@@ -218,6 +213,8 @@ static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
 	 * guest's rax is still the ioctl's truncated result in pt_regs.
 	 */
 	lol_fixup_apply(vcpu);
+	/* While vcpu->task is set, as lol_nl_put_stats() expects. */
+	lol_stats_leave(&vcpu->stats, reason);
 	lol_mm_switch(as->mm, vcpu->host_mm);
 	lol_arch_leave(vcpu, &run->regs, ret);
 	lol_task_leave(vcpu);
@@ -230,7 +227,6 @@ static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
 
 	WRITE_ONCE(run->exit_reason, reason);
 	run->nr_exits++;
-	lol_stats_leave(&vcpu->stats, reason);
 	atomic_set(&vcpu->running, 0);
 
 	lol_as_put(as);
@@ -361,13 +357,13 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 	get_file(vcpu->file);
 	vcpu->as = as;
 	vcpu->host_mm = current->mm;
+	lol_stats_enter(&vcpu->stats);
 	WRITE_ONCE(vcpu->task, current);
 	spin_lock(&lol_running_lock);
 	hash_add_rcu(lol_running, &vcpu->hnode, (unsigned long)current);
 	spin_unlock(&lol_running_lock);
 
 	vcpu->singlestep = flags & LOL_RUN_SINGLESTEP;
-	lol_stats_enter(&vcpu->stats);
 	lol_task_enter(vcpu);
 	lol_arch_enter(vcpu, &regs, vcpu->singlestep);
 	lol_mm_sync_dumpable(as->mm, vcpu->host_mm);

@@ -185,6 +185,7 @@ int lol_vcpu_create(struct lol_guest *guest, unsigned long id)
 		return -ENOMEM;
 	kref_init(&vcpu->ref);
 	vcpu->id = id;
+	vcpu->stats.created_ticks = lol_arch_clock();
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	if (!vcpu->run) {
 		ret = -ENOMEM;
