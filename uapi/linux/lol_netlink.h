@@ -81,8 +81,8 @@ enum lol_nl_limit {
 };
 
 /*
- * In LOL_A_VCPU_STATS. Counted by the thread that runs the vCPU, so a
- * reader sees each one exact but the set not as one snapshot.
+ * In LOL_A_VCPU_STATS. Counted by the thread that runs the vCPU: exact
+ * for an idle vCPU; while it runs, an entry may lack its exit yet.
  */
 enum lol_nl_stat {
 	LOL_STAT_UNSPEC,
@@ -96,7 +96,7 @@ enum lol_nl_stat {
 	LOL_STAT_REFLECTIONS,	/* monitor-mode syscalls reflected in place */
 	LOL_STAT_KICKS,		/* LOL_KICK calls on the vCPU */
 	LOL_STAT_GUEST_NS,	/* time in guest mode */
-	LOL_STAT_MONITOR_NS,	/* time from an exit to the next entry */
+	LOL_STAT_MONITOR_NS,	/* time since LOL_CREATE_VCPU not in guest mode */
 
 	__LOL_STAT_MAX,
 	LOL_STAT_MAX = __LOL_STAT_MAX - 1
