@@ -67,7 +67,7 @@ static void usage(FILE *f)
 "	lol-demo - run a tiny guest program on lol and play its kernel\n"
 "\n"
 "SYNOPSIS\n"
-"	lol-demo [-h|--help]\n"
+"	lol-demo [-r|--repeat N] [-h|--help]\n"
 "\n"
 "DESCRIPTION\n"
 "	Creates a guest with one vcpu and one address space, loads a small\n"
@@ -77,9 +77,23 @@ static void usage(FILE *f)
 "	page by page on LOL_EXIT_FAULT. At the end it prints the exits seen\n"
 "	and checks the guest's result.\n"
 "\n"
+"OPTIONS\n"
+"	-r, --repeat N\n"
+"		Run the guest program N times in the same guest (its heap\n"
+"		stays mapped after the first run), 0 for until killed: a\n"
+"		busy guest to watch with lolstat. The guest's own output is\n"
+"		printed for the first run only. Default 1.\n"
+"\n"
+"	-h, --help\n"
+"		This text.\n"
+"\n"
 "EXIT STATUS\n"
 "	0 when the guest ran to its exit() with the right result, 1 on any\n"
-"	error (with a message naming the failing step).\n");
+"	error (with a message naming the failing step), 2 on a usage error.\n"
+"\n"
+"EXAMPLES\n"
+"	lol-demo\n"
+"	lol-demo --repeat 0 & lolstat -v\n");
 }
 
 static int die(const char *what)
@@ -90,44 +104,32 @@ static int die(const char *what)
 	return 1;
 }
 
-int main(int argc, char **argv)
-{
-	unsigned long nr_exits[LOL_EXIT_INTR + 1] = { 0 };
-	unsigned long long sum = 0, want = 8192ULL * 8193 / 2;
-	unsigned int heap_next = 2;
-	struct lol_vcpu vcpu;
+struct demo {
 	struct lol_vm vm;
-	struct lol_run *run;
-	int exit_code = -1;
+	struct lol_vcpu vcpu;
 	__u32 as;
+	unsigned int heap_next;		/* next free phys page for the heap */
+	unsigned long nr_exits[LOL_EXIT_INTR + 1];
+	unsigned long long sum;		/* what the guest reported */
+};
 
-	if (argc > 1) {
-		int help = !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help");
+/*
+ * Runs the guest program once from its entry point; its output is
+ * printed when @verbose. Returns its exit() code, or -1 after a message.
+ */
+static int run_program(struct demo *d, int verbose)
+{
+	struct lol_run *run = d->vcpu.run;
+	int exit_code = -1;
 
-		usage(help ? stdout : stderr);
-		return help ? 0 : 2;
-	}
-
-	if (lol_vm_create(&vm, PHYS_SIZE))
-		return die("creating the guest");
-	if (lol_vm_add_vcpu(&vm, 0, &vcpu))
-		return die("creating the vcpu");
-	if (lol_vm_new_as(&vm, &as))
-		return die("creating the address space");
-	if (LOL_VM_LOAD_ASM(&vm, 0, demo_guest) ||
-	    lol_vm_map(&vm, as, CODE_GVA, 0, 4096,
-		       LOL_PROT_READ | LOL_PROT_EXEC) ||
-	    lol_vm_map(&vm, as, STACK_GVA, 4096, 4096,
-		       LOL_PROT_READ | LOL_PROT_WRITE))
-		return die("mapping the guest program");
-	lol_vcpu_set_entry(&vcpu, as, CODE_GVA, STACK_GVA + 4096);
-	run = vcpu.run;
-
+	lol_vcpu_set_entry(&d->vcpu, d->as, CODE_GVA, STACK_GVA + 4096);
 	while (exit_code < 0) {
-		if (lol_run(vcpu.fd))
-			return die("LOL_RUN");
+		if (lol_run(d->vcpu.fd)) {
+			die("LOL_RUN");
+			return -1;
+		}
 		if (run->exit_reason <= LOL_EXIT_INTR)
-			nr_exits[run->exit_reason]++;
+			d->nr_exits[run->exit_reason]++;
 
 		switch (run->exit_reason) {
 		case LOL_EXIT_SYSCALL: {
@@ -137,13 +139,15 @@ int main(int argc, char **argv)
 			case SYS_write: {
 				/* The only buffer the guest writes is in its code page. */
 				__u64 off = s->args[1] - CODE_GVA;
-				void *p = lol_vm_phys(&vm, off, s->args[2]);
+				void *p = lol_vm_phys(&d->vm, off, s->args[2]);
 
 				if (s->args[0] != 1 || !p) {
 					run->regs.rax = -EFAULT;
 					break;
 				}
-				printf("  guest: %.*s", (int)s->args[2], (char *)p);
+				if (verbose)
+					printf("  guest: %.*s", (int)s->args[2],
+					       (char *)p);
 				run->regs.rax = s->args[2];
 				break;
 			}
@@ -154,8 +158,10 @@ int main(int argc, char **argv)
 				exit_code = s->args[0];
 				break;
 			case 500:
-				sum = s->args[0];
-				printf("  guest: sum of 1..8192 = %llu\n", sum);
+				d->sum = s->args[0];
+				if (verbose)
+					printf("  guest: sum of 1..8192 = %llu\n",
+					       d->sum);
 				run->regs.rax = 0;
 				break;
 			default:
@@ -168,41 +174,99 @@ int main(int argc, char **argv)
 			__u64 page = run->fault.addr & ~4095ULL;
 
 			if (page < HEAP_GVA || page >= HEAP_GVA + HEAP_PAGES * 4096 ||
-			    heap_next * 4096 >= PHYS_SIZE) {
+			    d->heap_next * 4096 >= PHYS_SIZE) {
 				fprintf(stderr, "lol-demo: guest fault at %#llx (rip %#llx)\n",
 					(unsigned long long)run->fault.addr,
 					(unsigned long long)run->fault.ip);
-				return 1;
+				return -1;
 			}
-			if (lol_vm_map(&vm, as, page, heap_next++ * 4096ULL, 4096,
-				       LOL_PROT_READ | LOL_PROT_WRITE))
-				return die("paging in the heap");
+			if (lol_vm_map(&d->vm, d->as, page,
+				       d->heap_next++ * 4096ULL, 4096,
+				       LOL_PROT_READ | LOL_PROT_WRITE)) {
+				die("paging in the heap");
+				return -1;
+			}
 			break;
 		}
 		case LOL_EXIT_TRAP:
 			fprintf(stderr, "lol-demo: guest trap %u at %#llx\n",
 				run->trap.vector, (unsigned long long)run->trap.ip);
-			return 1;
+			return -1;
 		default:
 			break;
 		}
 	}
+	return exit_code;
+}
 
+int main(int argc, char **argv)
+{
+	unsigned long long want = 8192ULL * 8193 / 2;
+	unsigned long long repeat = 1, done;
+	static struct demo d = { .heap_next = 2 };
+	struct lol_run *run;
+	int exit_code = -1;
+
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc == 3 && (!strcmp(argv[1], "-r") ||
+			  !strcmp(argv[1], "--repeat"))) {
+		char *end;
+
+		errno = 0;
+		repeat = strtoull(argv[2], &end, 10);
+		if (errno || end == argv[2] || *end || argv[2][0] == '-') {
+			fprintf(stderr, "lol-demo: bad --repeat '%s' (a count, 0 for until killed)\n",
+				argv[2]);
+			return 2;
+		}
+	} else if (argc > 1) {
+		usage(stderr);
+		return 2;
+	}
+
+	if (lol_vm_create(&d.vm, PHYS_SIZE))
+		return die("creating the guest");
+	if (lol_vm_add_vcpu(&d.vm, 0, &d.vcpu))
+		return die("creating the vcpu");
+	if (lol_vm_new_as(&d.vm, &d.as))
+		return die("creating the address space");
+	if (LOL_VM_LOAD_ASM(&d.vm, 0, demo_guest) ||
+	    lol_vm_map(&d.vm, d.as, CODE_GVA, 0, 4096,
+		       LOL_PROT_READ | LOL_PROT_EXEC) ||
+	    lol_vm_map(&d.vm, d.as, STACK_GVA, 4096, 4096,
+		       LOL_PROT_READ | LOL_PROT_WRITE))
+		return die("mapping the guest program");
+	run = d.vcpu.run;
+
+	for (done = 0; !repeat || done < repeat; done++) {
+		exit_code = run_program(&d, !done);
+		if (exit_code < 0)
+			return 1;
+		if (d.sum != want || exit_code != (int)(want & 255) ||
+		    run->regs.r13 != FAKE_PID)
+			break;
+	}
+
+	if (repeat != 1)
+		printf("lol-demo: ran the guest program %llu times\n", done);
 	printf("lol-demo: guest exited with %d after %llu exits: %lu syscall, %lu fault, %lu trap, %lu other\n",
 	       exit_code, (unsigned long long)run->nr_exits,
-	       nr_exits[LOL_EXIT_SYSCALL], nr_exits[LOL_EXIT_FAULT],
-	       nr_exits[LOL_EXIT_TRAP],
-	       nr_exits[LOL_EXIT_KICK] + nr_exits[LOL_EXIT_INTR]);
+	       d.nr_exits[LOL_EXIT_SYSCALL], d.nr_exits[LOL_EXIT_FAULT],
+	       d.nr_exits[LOL_EXIT_TRAP],
+	       d.nr_exits[LOL_EXIT_KICK] + d.nr_exits[LOL_EXIT_INTR]);
 	printf("lol-demo: the guest's getpid() saw %llu (the real pid is %d)\n",
 	       (unsigned long long)run->regs.r13, getpid());
-	if (sum != want || exit_code != (int)(want & 255) ||
+	if (d.sum != want || exit_code != (int)(want & 255) ||
 	    run->regs.r13 != FAKE_PID) {
 		fprintf(stderr, "lol-demo: wrong guest result (sum %llu, want %llu)\n",
-			sum, want);
+			d.sum, want);
 		return 1;
 	}
-	lol_vcpu_destroy(&vcpu);
-	lol_vm_destroy(&vm);
+	lol_vcpu_destroy(&d.vcpu);
+	lol_vm_destroy(&d.vm);
 	printf("lol-demo: ok\n");
 	return 0;
 }
