@@ -5,7 +5,8 @@
 #
 #   make             module + userspace + selftests
 #   make check       build, boot Debian's kernel in QEMU, run the suite
-#                    (the guest suite too: it builds the guest first)
+#                    (the guest suite too: it builds the guest first; and
+#                    lol.ko built, installed and loaded through DKMS)
 #   make guest       User-Mode Linux with guest-patch/ applied, the guest
 #                    programs and root file system, in $(BUILD)/guest
 #   make check-debug the suite + 60 s of lol-fuzz on a debug kernel (KASAN,
@@ -18,18 +19,44 @@
 #   make deps        install the Debian packages the project needs
 #   make style       checkpatch.pl --no-tree on all module/uapi sources
 #   make sparse      sparse over the module (C=2)
-#   make install     install lol.ko, the uapi header, liblol, lolctl, udev rule
+#   make install     install lol.ko for the running kernel (`uname -r`, or
+#                    KVER=...; [DESTDIR=...]), the uapi header, liblol,
+#                    lolctl, the udev rule
+#   make dkms-install lol.ko through DKMS: the module sources to
+#                    /usr/src/lol-<VERSION>, dkms add, build and install for
+#                    the running kernel (or KVER=...) and every kernel with
+#                    headers; DKMS rebuilds it for new kernels. Plus make
+#                    install's userspace files
+#   make dkms-remove every lol version out of DKMS and /usr/src
 #   make clean       remove build output
+#
+# The module is built with -Werror (LOL_WERROR=1) except for install and
+# dkms builds; LOL_WERROR=0 turns it off.
 
+# The kernel to build for. check, bench, demo, fuzz boot Debian's kernel of
+# the installed headers metapackage in QEMU (scripts/kver.sh); install and
+# dkms-* are for this machine: the running kernel. KVER=... on the command
+# line or in the environment overrides both.
+LOL_HOST_GOALS := install install-module install-userspace dkms-install \
+	dkms-remove
+ifneq ($(filter $(LOL_HOST_GOALS),$(MAKECMDGOALS)),)
+ifeq ($(origin KVER),undefined)
+KVER      := $(shell uname -r)
+endif
+KDIR      ?= /lib/modules/$(KVER)/build
+LOL_WERROR ?= 0
+endif
 KVER      ?= $(shell scripts/kver.sh)
 KDIR      ?= /usr/src/linux-headers-$(KVER)
+LOL_WERROR ?= 1
 LOL_CACHE ?= $(HOME)/.cache/lol
 BUILD     ?= $(CURDIR)/build
 PREFIX    ?= /usr/local
 export KVER KDIR LOL_CACHE BUILD
 
 .PHONY: all module userspace selftests guest check check-debug demo bench \
-	fuzz deps style sparse install clean help
+	fuzz deps style sparse install install-module install-userspace \
+	dkms-install dkms-remove clean help
 
 all: module userspace selftests
 
@@ -37,7 +64,9 @@ help:
 	@sed -n '3,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
 
 module:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	@test -f $(KDIR)/Makefile || { echo "no kernel headers for $(KVER) at" \
+		"$(KDIR): install linux-headers-$(KVER), or set KVER/KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) LOL_WERROR=$(LOL_WERROR) modules
 
 userspace:
 	$(MAKE) -C userspace BUILD=$(BUILD)
@@ -81,19 +110,36 @@ style:
 # sparse over every module file; any warning fails.
 sparse:
 	@mkdir -p $(BUILD)
-	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules 2>&1 | tee $(BUILD)/sparse.log
+	$(MAKE) -C $(KDIR) M=$(CURDIR) LOL_WERROR=$(LOL_WERROR) C=2 modules 2>&1 | tee $(BUILD)/sparse.log
 	@! grep -E '(warning|error):' $(BUILD)/sparse.log
 
-install: module userspace
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+install: install-module install-userspace
+
+# lol.ko to $(DESTDIR)/lib/modules/$(KVER)/extra. Kbuild's depmod needs a
+# System.map, which Debian's headers lack: depmod here (not for DESTDIR).
+install-module: module
+	@if [ -z "$(DESTDIR)" ] && [ -d /var/lib/dkms/lol ]; then \
+		echo "warning: DKMS has lol too (make dkms-remove): two lol.ko for $(KVER)" >&2; fi
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	$(if $(DESTDIR),,depmod -a $(KVER) || true)
+
+install-userspace: userspace
 	install -D -m 0644 uapi/linux/lol.h $(DESTDIR)$(PREFIX)/include/linux/lol.h
+	install -D -m 0644 uapi/linux/lol_netlink.h $(DESTDIR)$(PREFIX)/include/linux/lol_netlink.h
 	install -D -m 0644 uapi/arch/x86/asm/lol.h $(DESTDIR)$(PREFIX)/include/asm/lol.h
 	install -D -m 0644 userspace/lib/liblol.h $(DESTDIR)$(PREFIX)/include/lol/liblol.h
 	install -D -m 0644 userspace/lib/guest.h $(DESTDIR)$(PREFIX)/include/lol/guest.h
 	install -D -m 0755 $(BUILD)/bin/lolctl $(DESTDIR)$(PREFIX)/bin/lolctl
+	install -D -m 0755 $(BUILD)/bin/lolstat $(DESTDIR)$(PREFIX)/bin/lolstat
 	install -D -m 0644 $(BUILD)/lib/liblol.a $(DESTDIR)$(PREFIX)/lib/liblol.a
 	install -D -m 0644 udev/60-lol.rules $(DESTDIR)/etc/udev/rules.d/60-lol.rules
-	depmod -a $(KVER) || true
+
+# scripts/dkms.sh: /usr/src/lol-$(VERSION), dkms add, build, install.
+dkms-install: install-userspace
+	scripts/dkms.sh install
+
+dkms-remove:
+	scripts/dkms.sh remove
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true

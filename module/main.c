@@ -156,5 +156,6 @@ module_init(lol_init);
 module_exit(lol_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(LOL_VERSION);
 MODULE_AUTHOR("lol developers");
 MODULE_DESCRIPTION("Linux-on-Linux hypervisor assist: guests as host processes");

@@ -28,7 +28,12 @@ Environment:
   LOL_TEST_TIMEOUT=S  per-test timeout (default: selftests 'settings'
                       timeout=N, else 300)
   LOL_VERBOSE=1       stream the raw console instead of progress lines
-  KVER, LOL_CACHE, BUILD as in the Makefile.
+  KVER, KDIR, LOL_CACHE, BUILD as in the Makefile.
+
+With dkms_test.sh in the list, lol.ko is first built and installed through
+DKMS for the kernel the VM boots (scripts/dkms.sh --root \$BUILD/dkms/root:
+private trees, nothing else on the host is written; about 20 s) and that
+install tree goes into the payload.
 
 Output: \$BUILD/check/console.log (the full serial console, kept).
 EOF
@@ -62,6 +67,24 @@ for t in "${tests[@]}"; do
 	[ -x "$tdir/$t" ] || lol_die "test $t: no executable $tdir/$t"
 done
 
+# dkms_test.sh: lol.ko through DKMS (add, build, install) for the kernel the
+# VM boots, in private trees under $BUILD/dkms; the guest gets the install
+# tree. A failure here is the test's failure in the VM (LOL_DKMS_STATUS).
+dkms_status=''
+if [[ " ${tests[*]} " == *" dkms_test.sh "* ]]; then
+	kv=$(lol_bzimage_version "$kernel")
+	if [ -n "$kv" ] && [ "$kv" != "$KVER" ]; then
+		dkms_status="the VM boots $kv but DKMS would build for KVER=$KVER"
+	elif ! command -v dkms >/dev/null 2>&1; then
+		dkms_status="no dkms on the host (make deps installs it)"
+	elif "$LOL_ROOT/scripts/dkms.sh" --root "$BUILD/dkms/root" install; then
+		dkms_status=ok
+	else
+		dkms_status="the host-side dkms install failed (log: $BUILD/dkms/root.log)"
+	fi
+	[ "$dkms_status" = ok ] || lol_warn "dkms_test.sh will fail: $dkms_status"
+fi
+
 # Per-test timeout: kselftest's `settings` file (timeout=N).
 test_timeout=300
 for s in "$tdir/settings" "$LOL_ROOT/selftests/settings"; do
@@ -74,7 +97,8 @@ done
 test_timeout=${LOL_TEST_TIMEOUT:-$test_timeout}
 
 # Payload: /lol.ko, /lol/tests (the whole selftests output dir, so helper
-# files are there too), /lol/bin, /lol/lib, /lol/env.
+# files are there too), /lol/bin, /lol/lib, /lol/env, /lol/dkms (the DKMS
+# install tree, lib/modules/$KVER, and its lol.ko's build id).
 rm -rf "$out/payload"
 mkdir -p "$out/payload/lol/tests" "$out/payload/lol/bin"
 cp "$module" "$out/payload/lol.ko"
@@ -87,6 +111,12 @@ fi
 if [ -x "$BUILD/guest/linux" ]; then
 	lol_guest_payload "$out/payload/lol/guest"
 fi
+if [ "$dkms_status" = ok ]; then
+	mkdir -p "$out/payload/lol/dkms/lib/modules"
+	cp -a "$BUILD/dkms/root/lib/modules/$KVER" "$out/payload/lol/dkms/lib/modules/"
+	readelf -n "$BUILD/dkms/root/lib/modules/$KVER/updates/dkms/lol.ko" |
+		sed -n 's/^ *Build ID: *//p' >"$out/payload/lol/dkms/build-id"
+fi
 if [ -d "$BUILD/lib" ] && compgen -G "$BUILD/lib/*.so*" >/dev/null; then
 	mkdir -p "$out/payload/lol/lib"
 	cp -a "$BUILD/lib/"*.so* "$out/payload/lol/lib/"
@@ -95,6 +125,7 @@ fi
 	printf 'LOL_TEST_LIST=%q\n' "${tests[*]}"
 	printf 'LOL_TEST_TIMEOUT=%q\n' "$test_timeout"
 	printf 'LOL_MODULE_PARAMS=%q\n' "${LOL_MODULE_PARAMS:-}"
+	printf 'LOL_DKMS_STATUS=%q\n' "$dkms_status"
 } >"$out/payload/lol/env"
 
 "$LOL_QEMU_DIR/mkinitramfs.sh" -o "$out/initramfs.cpio" \

@@ -167,13 +167,13 @@ printf 'LOL_KERNEL=%s\n' "$bzimage"
 # what changed), built against obj/.
 t0=$SECONDS
 mkdir -p "$mod"
-(cd "$LOL_ROOT" && { echo Kbuild; find module uapi -type f \( -name '*.[ch]' -o -name Makefile -o -name Kbuild \); } |
+(cd "$LOL_ROOT" && { echo Kbuild; echo VERSION; find module uapi -type f \( -name '*.[ch]' -o -name Makefile -o -name Kbuild \); } |
 	sort | tar -cf - --no-recursion -T -) | tar -xpf - -C "$mod"
 # Sources removed from the repository disappear from the copy too.
 (cd "$mod" && find module uapi -type f -name '*.[ch]') | while read -r f; do
 	[ -e "$LOL_ROOT/$f" ] || rm -f "$mod/$f"
 done
-if ! "${kmake[@]}" -C "$obj" M="$mod" -j"$jobs" modules >"$base/module.log" 2>&1; then
+if ! "${kmake[@]}" -C "$obj" M="$mod" LOL_WERROR=1 -j"$jobs" modules >"$base/module.log" 2>&1; then
 	cat "$base/module.log" >&2
 	lol_die "lol.ko failed to build against the debug kernel"
 fi

@@ -24,7 +24,7 @@ LOL_CACHE=${LOL_CACHE:-${HOME:-/root}/.cache/lol}
 
 pkgs=(gcc libc6-dev make linux-headers-amd64 linux-source-6.1 qemu-system-x86
 	busybox-static cpio kmod xz-utils sparse flex bison bc libelf-dev
-	libssl-dev libnl-genl-3-dev pkg-config perl patch gnuplot-nox)
+	libssl-dev libnl-genl-3-dev pkg-config perl patch gnuplot-nox dkms)
 # A KVER given from outside (make KVER=...) needs its own headers.
 if [ -n "${KVER:-}" ] && ! [ -d "/usr/src/linux-headers-$KVER" ]; then
 	pkgs+=("linux-headers-$KVER")
