@@ -3,8 +3,8 @@
 #
 # make bench: boot Debian's kernel in QEMU, load lol and run lol-bench,
 # once per clock: instruction counting (-icount, one vCPU: the column the
-# goals are judged on), TCG wall clock (one vCPU), and KVM when the probe
-# finds it working. Tables go to stdout, JSON to bench/results.json.
+# goals are judged on), TCG wall clock (LOL_SMP vCPUs, default one), and
+# KVM when the probe finds it working. Tables go to stdout, JSON to bench/results.json.
 set -euo pipefail
 
 # shellcheck source=qemu/lib.sh source-path=SCRIPTDIR
@@ -33,6 +33,12 @@ ENVIRONMENT
 	LOL_BENCH_ARGS    arguments for lol-bench (default: --quick)
 	LOL_BENCH_CLOCKS  which runs: icount, tcg, kvm (default: "icount tcg",
 	                  plus kvm when the KVM probe succeeds)
+	LOL_SMP           vCPUs of the tcg and kvm runs (default 1; icount is
+	                  always 1). The lol-exits-2cpu row needs 2: it runs
+	                  two guests at once, one per vCPU, on multi-threaded
+	                  TCG (one host thread per vCPU), e.g.
+	                  LOL_BENCH_CLOCKS=tcg LOL_SMP=2
+	                  LOL_BENCH_ARGS="--quick --filter lol-exits"
 	LOL_TIMEOUT       per VM run, seconds (default 1200)
 	KVER, LOL_CACHE, BUILD, LOL_KERNEL, LOL_MODULE as for scripts/check.sh
 
@@ -57,6 +63,13 @@ if [ -z "$clocks" ]; then
 	[ "$(lol_pick_accel "$kernel")" = kvm ] && clocks="$clocks kvm"
 fi
 
+smp=${LOL_SMP:-1}
+case $smp in
+'' | *[!0-9]* | 0) lol_die "LOL_SMP=$smp: a number of vCPUs" ;;
+esac
+plural=
+[ "$smp" -gt 1 ] && plural=s
+
 results_dir=$LOL_ROOT/bench
 mkdir -p "$results_dir"
 jsons=()
@@ -72,8 +85,8 @@ for clock in $clocks; do
 	cp -a "$BUILD/bin/." "$out/payload/lol/bin/"
 	case $clock in
 	icount) vmargs=(--icount); label="TCG -icount shift=0 (1 vCPU; ns = instructions)" ;;
-	tcg) vmargs=(--accel tcg --smp 1); label="TCG wall clock (1 vCPU)" ;;
-	kvm) vmargs=(--accel kvm --smp 1); label="KVM (1 vCPU)" ;;
+	tcg) vmargs=(--accel tcg --smp "$smp"); label="TCG wall clock ($smp vCPU$plural)" ;;
+	kvm) vmargs=(--accel kvm --smp "$smp"); label="KVM ($smp vCPU$plural)" ;;
 	*) lol_die "unknown clock '$clock' (icount, tcg, kvm)" ;;
 	esac
 	{

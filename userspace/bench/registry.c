@@ -8,6 +8,7 @@
 
 extern const struct bench
 	bench_native_getpid, bench_lol_runloop, bench_lol_reflect,
+	bench_lol_exits_1cpu, bench_lol_exits_2cpu, bench_lol_runloop_idle,
 	bench_ptrace_sysemu, bench_seccomp_trap, bench_sud,
 	bench_seccomp_unotify, bench_seccomp_unotify_sync,
 	bench_pipe_pingpong,
@@ -22,6 +23,9 @@ const struct bench *const bench_registry[] = {
 	&bench_native_getpid,		/* reference: must stay first */
 	&bench_lol_runloop,
 	&bench_lol_reflect,
+	&bench_lol_exits_1cpu,		/* guests on other CPUs, idle guests */
+	&bench_lol_exits_2cpu,
+	&bench_lol_runloop_idle,
 	&bench_ptrace_sysemu,
 	&bench_seccomp_trap,
 	&bench_sud,
@@ -58,5 +62,9 @@ const struct bench_goal bench_goals[] = {
 	  "lol-runloop", { "ptrace-sysemu", NULL }, GOAL_SPEEDUP_GE, 10.0 },
 	{ "G4", "host tax of a busy lol guest <= 5%",
 	  "lol-hosttax", { "hosttax-nolol", NULL }, GOAL_TAX_LE, 0.05 },
+	{ "G5", "2 guests on 2 CPUs >= 1.8x the exits/s of 1",
+	  "lol-exits-2cpu", { "lol-exits-1cpu", NULL }, GOAL_SPEEDUP_GE, 1.8 },
+	{ "G6", "run-loop round trip with 1000 idle guests <= 1.05x without",
+	  "lol-runloop-idle", { "lol-runloop", NULL }, GOAL_RATIO_LE, 1.05 },
 };
 const size_t bench_goals_len = sizeof(bench_goals) / sizeof(bench_goals[0]);
