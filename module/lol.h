@@ -25,6 +25,7 @@ extern unsigned int lol_max_as;
 extern unsigned int lol_max_mappings;
 
 struct lol_guest;
+struct lol_binding;
 
 /* A published syscall range table (ranges.c); replaced whole under RCU. */
 struct lol_ranges {
@@ -94,7 +95,8 @@ struct lol_vcpu {
 	struct task_struct *task;
 	struct lol_as *as;
 	struct mm_struct *host_mm;
-	struct hlist_node hnode;	/* lol_running hash, keyed by task */
+	/* The thread bound to it (run.c, lol_bindings), or NULL. */
+	struct lol_binding __rcu *binding;
 	struct rseq __user *host_rseq;
 	bool host_sud_own;		/* the monitor uses SUD itself */
 	bool singlestep;		/* this entry has LOL_RUN_SINGLESTEP */
@@ -113,7 +115,7 @@ struct lol_vcpu {
 	struct hlist_node mnode;	/* lol_monitors hash */
 	bool in_upcall;			/* reflected, LOL_RESUME pending */
 
-	struct rcu_head rcu;		/* lol_running lookups are RCU */
+	struct rcu_head rcu;		/* lol_bindings lookups are RCU */
 	struct lol_vcpu_stats stats;
 	struct lol_arch_vcpu arch;
 };
@@ -146,6 +148,7 @@ void lol_vcpu_put(struct lol_vcpu *vcpu);
 
 /* run.c */
 long lol_vcpu_run(struct lol_vcpu *vcpu);
+void lol_vcpu_unbind(struct lol_vcpu *vcpu);
 bool lol_in_guest(void);
 int lol_vcpu_kick(struct lol_vcpu *vcpu);
 long lol_return_ax(struct lol_vcpu *vcpu, u64 ax);

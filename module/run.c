@@ -31,6 +31,7 @@
 #include <linux/rseq.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
+#include <linux/slab.h>
 #include <linux/task_work.h>
 
 #include "lol.h"
@@ -50,28 +51,123 @@ static struct sighand_struct *lol_sighand(void)
 	return rcu_dereference_protected(current->sighand, 1);
 }
 
-/* Threads in guest mode, keyed by task. */
-static DEFINE_HASHTABLE(lol_running, 7);
-static DEFINE_SPINLOCK(lol_running_lock);
+/*
+ * Which vcpu a thread in guest mode runs, for the hooks, which only have
+ * current. A thread that runs a vcpu is bound to it by a struct
+ * lol_binding in lol_bindings, keyed by task, made the first time and kept
+ * across runs: LOL_RUN entry and exit only set and clear vcpu->task, and
+ * write nothing shared by all guests (the lock is for re-binding, below).
+ *
+ * Each vcpu has at most one binding and each task at most one: running
+ * another vcpu, or a vcpu last run by another thread, replaces them. A
+ * binding is never moved or reused: it is unhashed and freed after a
+ * grace period, and a new one added, because an hlist_node moved to
+ * another chain could divert a reader walking the old one past its own
+ * entry, and a guest syscall would then run natively. A binding outlives
+ * its thread until the vcpu is run by another thread or freed; its task
+ * pointer is only compared, never dereferenced, and a lookup only
+ * believes it while the vcpu says the same (vcpu->task == current), so a
+ * task_struct address reused by a new thread cannot match a stale one.
+ */
+struct lol_binding {
+	struct hlist_node node;
+	struct task_struct *task;
+	struct lol_vcpu *vcpu;
+	struct rcu_head rcu;
+};
+
+/* Enough buckets that a thousand bound vcpus leave the chains short. */
+static DEFINE_HASHTABLE(lol_bindings, 10);
+static DEFINE_SPINLOCK(lol_bindings_lock);
 
 static struct lol_vcpu *lol_current_vcpu(void)
 {
 	struct lol_vcpu *vcpu, *found = NULL;
+	struct lol_binding *b;
 
 	/* Every guest-mode thread has it; nearly no other thread does. */
 	if (likely(!test_syscall_work(SYSCALL_USER_DISPATCH)))
 		return NULL;
 	rcu_read_lock();
-	hash_for_each_possible_rcu(lol_running, vcpu, hnode,
+	hash_for_each_possible_rcu(lol_bindings, b, node,
 				   (unsigned long)current) {
+		if (b->task != current)
+			continue;
+		vcpu = b->vcpu;
 		if (READ_ONCE(vcpu->task) == current) {
 			found = vcpu;
 			break;
 		}
 	}
 	rcu_read_unlock();
-	/* Only this thread removes it, so it stays valid. */
+	/*
+	 * Only this thread clears vcpu->task, and a vcpu is freed only after
+	 * that (the run holds its file), so it stays valid.
+	 */
 	return found;
+}
+
+/* Under lol_bindings_lock. */
+static void lol_binding_del(struct lol_binding *b)
+{
+	hash_del_rcu(&b->node);
+	RCU_INIT_POINTER(b->vcpu->binding, NULL);
+	kfree_rcu(b, rcu);
+}
+
+/*
+ * Bind current to @vcpu for lol_current_vcpu(). Nothing shared is
+ * written when it already is: the common case, a thread that runs the
+ * same vcpu again.
+ */
+static int lol_vcpu_bind(struct lol_vcpu *vcpu)
+{
+	struct lol_binding *b, *old;
+	struct hlist_node *tmp;
+	bool bound;
+
+	rcu_read_lock();
+	b = rcu_dereference(vcpu->binding);
+	bound = b && b->task == current;
+	rcu_read_unlock();
+	if (likely(bound))
+		return 0;
+
+	b = kmalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
+	if (!b)
+		return -ENOMEM;
+	b->task = current;
+	b->vcpu = vcpu;
+	spin_lock(&lol_bindings_lock);
+	old = rcu_dereference_protected(vcpu->binding,
+					lockdep_is_held(&lol_bindings_lock));
+	if (old)
+		lol_binding_del(old);
+	/* This thread's binding to another vcpu, or a dead thread's. */
+	hash_for_each_possible_safe(lol_bindings, old, tmp, node,
+				    (unsigned long)current)
+		if (old->task == current)
+			lol_binding_del(old);
+	hash_add_rcu(lol_bindings, &b->node, (unsigned long)current);
+	rcu_assign_pointer(vcpu->binding, b);
+	spin_unlock(&lol_bindings_lock);
+	return 0;
+}
+
+/*
+ * When @vcpu is freed, before the vcpu itself is (kfree_rcu: a reader
+ * that found the binding may still look at the vcpu).
+ */
+void lol_vcpu_unbind(struct lol_vcpu *vcpu)
+{
+	struct lol_binding *b;
+
+	spin_lock(&lol_bindings_lock);
+	b = rcu_dereference_protected(vcpu->binding,
+				      lockdep_is_held(&lol_bindings_lock));
+	if (b)
+		lol_binding_del(b);
+	spin_unlock(&lol_bindings_lock);
 }
 
 /*
@@ -219,9 +315,7 @@ static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
 	lol_arch_leave(vcpu, &run->regs, ret);
 	lol_task_leave(vcpu);
 
-	spin_lock(&lol_running_lock);
-	hash_del_rcu(&vcpu->hnode);
-	spin_unlock(&lol_running_lock);
+	/* The binding stays for the next run; see lol_bindings. */
 	WRITE_ONCE(vcpu->task, NULL);
 	vcpu->as = NULL;
 
@@ -348,6 +442,9 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 	ret = lol_arch_can_run();
 	if (ret)
 		goto out_idle;
+	ret = lol_vcpu_bind(vcpu);
+	if (ret)
+		goto out_idle;
 	as = lol_as_get(vcpu->guest, as_id);
 	ret = -ENOENT;
 	if (!as)
@@ -358,10 +455,8 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 	vcpu->as = as;
 	vcpu->host_mm = current->mm;
 	lol_stats_enter(&vcpu->stats);
+	/* With the binding above, lol_current_vcpu() finds the vcpu. */
 	WRITE_ONCE(vcpu->task, current);
-	spin_lock(&lol_running_lock);
-	hash_add_rcu(lol_running, &vcpu->hnode, (unsigned long)current);
-	spin_unlock(&lol_running_lock);
 
 	vcpu->singlestep = flags & LOL_RUN_SINGLESTEP;
 	lol_task_enter(vcpu);
@@ -621,4 +716,6 @@ int lol_run_init(void)
 void lol_run_exit(void)
 {
 	unregister_kprobes(lol_kprobe_ptrs, ARRAY_SIZE(lol_kprobes));
+	/* Every vcpu, and so every binding, went with its file's module ref. */
+	WARN_ON(!hash_empty(lol_bindings));
 }

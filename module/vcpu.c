@@ -17,6 +17,7 @@ static void lol_vcpu_free(struct kref *ref)
 {
 	struct lol_vcpu *vcpu = container_of(ref, struct lol_vcpu, ref);
 
+	lol_vcpu_unbind(vcpu);
 	lol_arch_vcpu_destroy(vcpu);
 	free_page((unsigned long)vcpu->run);
 	kfree(rcu_dereference_protected(vcpu->ranges, true));
