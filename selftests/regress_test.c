@@ -805,4 +805,125 @@ TEST_F_TIMEOUT(regress, kicks_and_signals_keep_guest_rax, 60)
 	EXPECT_LT(0, eintr);
 }
 
+/*
+ * for (;;) { rax = syscall(1000); if (rax == -ENOSYS) ud2; }: the monitor
+ * answers 0, a syscall that ran natively (lol did not find the vcpu of
+ * the thread in guest mode) answers -ENOSYS and the guest stops on ud2.
+ */
+LOL_GUEST_ASM(bound_loop,
+	"1: mov $1000, %eax\n\t"
+	"syscall\n\t"
+	"cmp $-38, %rax\n\t"
+	"jne 1b\n\t"
+	"ud2\n");
+
+/* One reflected exit of @v; 0, an errno, or 1000 + the exit reason. */
+static int bound_exit(struct lol_vcpu *v)
+{
+	v->run->regs.rax = 0;
+	if (lol_run(v->fd) < 0)
+		return errno;
+	if (v->run->exit_reason != LOL_EXIT_SYSCALL ||
+	    v->run->syscall.nr != 1000)
+		return 1000 + v->run->exit_reason;
+	return 0;
+}
+
+struct bound_runner {
+	struct lol_vcpu *vcpu;
+	atomic_int stop;
+	long exits;
+	int err;
+};
+
+/* Exits of one vcpu until told to stop (or once, with stop already set). */
+static void *bound_runs(void *p)
+{
+	struct bound_runner *r = p;
+
+	do {
+		r->err = bound_exit(r->vcpu);
+		r->exits++;
+	} while (!r->err && !atomic_load(&r->stop));
+	return NULL;
+}
+
+static int bound_run_on_thread(struct lol_vcpu *v)
+{
+	struct bound_runner r = { .vcpu = v, .stop = 1 };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, bound_runs, &r))
+		return -1;
+	pthread_join(t, NULL);
+	return r.err;
+}
+
+/*
+ * The hooks find a thread's vcpu through a binding kept across runs and
+ * replaced when a thread runs another vcpu or a vcpu another thread:
+ * every guest syscall must still exit, whatever ran what before, with
+ * threads gone (their task_struct reused by the next ones), and while
+ * other threads replace their bindings in the same table.
+ */
+TEST_F_TIMEOUT(regress, bindings_follow_threads_and_vcpus, 120)
+{
+	struct bound_runner spin[2] = { 0 };
+	struct lol_vcpu v[4];
+	pthread_t t[2];
+	int i, n;
+
+	REQUIRE();
+	ASSERT_EQ(0, LOL_VM_LOAD_ASM(&self->vm, 0, bound_loop));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, lol_vm_add_vcpu(&self->vm, i + 1, &v[i]));
+		lol_vcpu_set_entry(&v[i], self->as_id, CODE_GVA, 0);
+	}
+
+	/* One thread, vcpus in turn; then the same vcpu again. */
+	for (i = 0; i < 12; i++)
+		ASSERT_EQ(0, bound_exit(&v[i % 3])) TH_LOG("round %d", i);
+	ASSERT_EQ(0, bound_exit(&v[2]));
+
+	/* Short-lived threads and this one take turns on the vcpus. */
+	for (i = 0; i < 60; i++) {
+		ASSERT_EQ(0, bound_run_on_thread(&v[i % 3])) TH_LOG("thread %d", i);
+		ASSERT_EQ(0, bound_exit(&v[(i + 1) % 3])) TH_LOG("main %d", i);
+	}
+
+	/*
+	 * Two threads run their own vcpus without pause (on other CPUs
+	 * when there are) while short-lived threads re-bind the others.
+	 */
+	for (i = 0; i < 2; i++) {
+		spin[i].vcpu = &v[i];
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, bound_runs, &spin[i]));
+	}
+	for (n = 0; n < 200; n++) {
+		int err = bound_run_on_thread(&v[2 + n % 2]);
+
+		if (err) {
+			TH_LOG("re-binding thread %d: %d", n, err);
+			break;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		atomic_store(&spin[i].stop, 1);
+		pthread_join(t[i], NULL);
+	}
+	EXPECT_EQ(200, n);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(0, spin[i].err) TH_LOG("runner %d", i);
+		EXPECT_LT(0, spin[i].exits);
+	}
+
+	/* A vcpu freed while bound to a thread that is gone; others go on. */
+	lol_vcpu_destroy(&v[3]);
+	ASSERT_EQ(0, bound_run_on_thread(&v[0]));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, bound_exit(&v[i]));
+		lol_vcpu_destroy(&v[i]);
+	}
+}
+
 TEST_HARNESS_MAIN
