@@ -20,31 +20,26 @@
 # harness always sets for it, says why; where that is unset (not run by
 # scripts/check.sh) it SKIPs. Needs root (module loading); busybox sh.
 
+# The TAP helpers: in lib/ beside this script, or beside it (kselftest install).
+here=$(dirname "$0")
+for tap in "$here/lib/tap.sh" "$here/tap.sh"; do
+	[ -f "$tap" ] && break
+done
+# shellcheck source=lib/tap.sh source-path=SCRIPTDIR
+. "$tap"
+
 D=${LOL_DKMS_DIR:-/lol/dkms}
 KO=${LOL_KO:-/lol.ko}
 rel=$(uname -r)
 tree=$D/lib/modules/$rel
 dko=$tree/updates/dkms/lol.ko
 mdir=/lib/modules/$rel
-n=0
-failed=0
 linked=0	# we made $mdir
 ours=0		# DKMS's lol may be loaded
 orig_id=''
 
 echo "TAP version 13"
 
-# result NAME OK [DIAGNOSTIC]
-result() {
-	n=$((n + 1))
-	if [ "$2" = 0 ]; then
-		echo "ok $n $1"
-	else
-		echo "not ok $n $1"
-		[ -n "$3" ] && echo "# $3"
-		failed=1
-	fi
-}
 
 # The GNU build id of the loaded lol (hex; empty when not loaded): the
 # note is namesz, descsz, type (4 bytes each), "GNU\0", then the id.

@@ -4,10 +4,16 @@
 # lolctl_test.sh: the lolctl tool against the loaded module (TAP output).
 # Runs lolctl from $LOLCTL, else from PATH; SKIPs (exit 4) without one.
 
+# The TAP helpers: in lib/ beside this script, or beside it (kselftest install).
+here=$(dirname "$0")
+for tap in "$here/lib/tap.sh" "$here/tap.sh"; do
+	[ -f "$tap" ] && break
+done
+# shellcheck source=lib/tap.sh source-path=SCRIPTDIR
+. "$tap"
+
 LOLCTL=${LOLCTL:-lolctl}
 ksft_skip=4
-n=0
-failed=0
 out=${TMPDIR:-/tmp}/lolctl_test.$$
 
 cleanup() {
@@ -22,17 +28,6 @@ if ! command -v "$LOLCTL" >/dev/null 2>&1; then
 fi
 echo "1..6"
 
-# result NAME OK [DIAGNOSTIC]
-result() {
-	n=$((n + 1))
-	if [ "$2" = 0 ]; then
-		echo "ok $n $1"
-	else
-		echo "not ok $n $1"
-		[ -n "$3" ] && echo "# $3"
-		failed=1
-	fi
-}
 
 # 1: info works and shows version 1 and the run page size
 "$LOLCTL" info >"$out" 2>&1

@@ -7,8 +7,14 @@
 # what the admin reads: the table, the live rates, the events, --help,
 # errors. Runs lolstat and lol-demo from PATH; fails without them.
 
-n=0
-failed=0
+# The TAP helpers: in lib/ beside this script, or beside it (kselftest install).
+here=$(dirname "$0")
+for tap in "$here/lib/tap.sh" "$here/tap.sh"; do
+	[ -f "$tap" ] && break
+done
+# shellcheck source=lib/tap.sh source-path=SCRIPTDIR
+. "$tap"
+
 tmp=${TMPDIR:-/tmp}/lolstat_test.$$
 busy=
 
@@ -28,17 +34,6 @@ for t in lolstat lol-demo; do
 done
 echo "1..8"
 
-# result NAME OK [DIAGNOSTIC FILE]
-result() {
-	n=$((n + 1))
-	if [ "$2" = 0 ]; then
-		echo "ok $n $1"
-	else
-		echo "not ok $n $1"
-		[ -n "$3" ] && sed 's/^/# /' "$3"
-		failed=1
-	fi
-}
 
 # A guest that exits to its monitor for as long as the test needs.
 lol-demo --repeat 0 >"$tmp/busy" 2>&1 &
