@@ -10,7 +10,7 @@
  *                    op = one exit of either, so exits/s of the pair is
  *                    1e9 / (ns per op). Perfect scaling: half the ns of
  *                    lol-exits-1cpu. Needs two CPUs (n/a under -icount).
- *   lol-runloop-idle the lol-runloop round trip with LB_IDLE_GUESTS idle
+ *   lol-idle-runloop the lol-runloop round trip with LB_IDLE_GUESTS idle
  *                    guests present, each with a vcpu that ran once on
  *                    its own thread, which stays parked: what a host full
  *                    of idle VMs looks like to lol's lookups.
@@ -60,7 +60,7 @@ static struct ls_guest ls_g;
 static struct ls_shared *ls_sh;
 static pid_t ls_peer = -1;
 
-/* lol-runloop-idle */
+/* lol-idle-runloop */
 static struct ls_guest *ls_idle;
 static unsigned int ls_nr_idle;
 static unsigned int ls_old_maxg;
@@ -257,7 +257,7 @@ static int ls_exits2_run(struct bench_state *st, uint64_t iters)
 	return rc ? rc : sh->failed ? -EIO : 0;
 }
 
-/* ---- lol-runloop-idle --------------------------------------------------- */
+/* ---- lol-idle-runloop --------------------------------------------------- */
 
 struct ls_idle_arg {
 	struct ls_guest *g;
@@ -403,7 +403,7 @@ const struct bench bench_lol_exits_2cpu = {
 };
 
 const struct bench bench_lol_runloop_idle = {
-	.id = "lol-runloop-idle",
+	.id = "lol-idle-runloop",
 	.mech = "lol run-loop, 1000 idle",
 	.op = "guest getpid round trip",
 	.group = BG_SYSCALL,
