@@ -14,7 +14,11 @@
 #include <linux/lol.h>
 #include <linux/lol_netlink.h>
 
-#include "arch/x86/lol_arch.h"
+/*
+ * The port: module/arch/<arch>/lol_arch.h, found through the include path
+ * that Kbuild sets from the kernel build's SRCARCH.
+ */
+#include "lol_arch.h"
 
 #define LOL_AS_BATCH_MAX	256
 
