@@ -157,8 +157,7 @@ bool lol_monitor_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs)
 	default:
 		lol_arch_syscall_exit(regs, vcpu->run);
 		lol_arch_save_regs(regs, &vcpu->run->regs);
-		vcpu->run->regs.fs_base = current->thread.fsbase;
-		vcpu->run->regs.gs_base = current->thread.gsbase;
+		lol_arch_save_thread_regs(&vcpu->run->regs);
 		WRITE_ONCE(vcpu->run->exit_reason, LOL_EXIT_SYSCALL);
 		vcpu->run->nr_exits++;
 		lol_stat_inc(&vcpu->stats.reflections);
@@ -177,13 +176,12 @@ long lol_vcpu_resume(struct lol_vcpu *vcpu)
 		return -EINVAL;
 	lol_read_regs(&regs, &vcpu->run->regs);
 	barrier();
-	/* The monitor thread keeps its own FS/GS bases. */
-	regs.fs_base = 0;
-	regs.gs_base = 0;
+	/* The monitor thread keeps its own thread-struct registers. */
+	lol_arch_clear_thread_regs(&regs);
 	ret = lol_arch_check_regs(&regs);
 	if (ret)
 		return ret;
 	lol_arch_load_regs(current_pt_regs(), &regs);
 	vcpu->in_upcall = false;
-	return lol_return_ax(vcpu, regs.rax);
+	return lol_return_ax(vcpu, lol_arch_ret_reg(&regs));
 }

@@ -469,7 +469,7 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 	if (atomic_read(&vcpu->kick))
 		set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
 
-	return lol_return_ax(vcpu, regs.rax);
+	return lol_return_ax(vcpu, lol_arch_ret_reg(&regs));
 
 out_idle:
 	atomic_set(&vcpu->running, 0);
