@@ -26,6 +26,18 @@
 #define LOL_USER_LIMIT	LOL_USER_ADDR_LIMIT
 static_assert(LOL_USER_ADDR_LIMIT == DEFAULT_MAP_WINDOW);
 
+/*
+ * syscall, sysenter and int $0x80 are two bytes each: the saved rip at
+ * the syscall entry is that far past the instruction.
+ */
+#define LOL_ARCH_SYSCALL_INSN_LEN	2
+
+/*
+ * x86 selects GENERIC_ENTRY: guest and monitor syscalls reach lol through
+ * Syscall User Dispatch (module/entry_sud.c, listed in ./Kbuild).
+ */
+#include "entry_sud.h"
+
 struct lol_vcpu;
 struct lol_run;
 
