@@ -14,7 +14,12 @@
 #include <linux/lol.h>
 #include <linux/lol_netlink.h>
 
-#include "arch/x86/lol_arch.h"
+/*
+ * The port: module/arch/<arch>/lol_arch.h, found through the include path
+ * that Kbuild sets from the kernel build's SRCARCH. It also includes the
+ * inline half of the port's syscall entry (entry_sud.h on x86).
+ */
+#include "lol_arch.h"
 
 #define LOL_AS_BATCH_MAX	256
 
@@ -98,7 +103,7 @@ struct lol_vcpu {
 	/* The thread bound to it (run.c, lol_bindings), or NULL. */
 	struct lol_binding __rcu *binding;
 	struct rseq __user *host_rseq;
-	bool host_sud_own;		/* the monitor uses SUD itself */
+	bool host_entry_own;		/* lol_entry_foreign() at entry */
 	bool singlestep;		/* this entry has LOL_RUN_SINGLESTEP */
 	bool exit_trap;		/* lol set SYSCALL_WORK_SYSCALL_EXIT_TRAP */
 	bool fixup_armed;		/* fixup_work must still set rax */
@@ -178,11 +183,34 @@ void lol_nl_limit(struct lol_guest *guest, u32 limit);
 void lol_nl_bad_input(struct lol_guest *guest, struct lol_vcpu *vcpu,
 		      unsigned int cmd, long err);
 
-/* sud.c */
-bool lol_sud_marked(void);
-bool lol_sud_foreign(void);
-void lol_sud_claim(void);
-void lol_sud_release(void);
+/* run.c: what the syscall entry calls */
+bool lol_syscall_wanted(void);
+bool lol_syscall(struct pt_regs *regs);
+
+/*
+ * The syscall entry: how a guest-mode or monitor-mode thread's syscall
+ * reaches lol, one implementation per mechanism, chosen by the port's
+ * Kbuild fragment (entry_sud.c: Syscall User Dispatch, for kernels that
+ * select GENERIC_ENTRY). Its header, included by lol_arch.h, gives
+ * LOL_ENTRY_SYMBOL (the host function run.c kprobes with
+ * lol_entry_kprobe()), lol_entry_armed() (the cheap per-thread test in
+ * front of every lookup) and lol_entry_syscall_ip() (the address of the
+ * syscall instruction, from the registers at the hook). The hook calls
+ * lol_syscall() for the threads lol_syscall_wanted(), and skips the
+ * syscall when it returns true. Documentation/arch.md.
+ */
+struct kprobe;
+int lol_entry_kprobe(struct kprobe *p, struct pt_regs *regs);
+/* lol's own setting on the current thread (also one it left behind) */
+bool lol_entry_marked(void);
+/* the thread uses the mechanism for its own purposes: lol leaves it be */
+bool lol_entry_foreign(void);
+/* route the current thread's syscalls to lol; undo that */
+void lol_entry_claim(void);
+void lol_entry_release(void);
+/* single-step trap after the native syscall about to run; undo that */
+bool lol_entry_step(void);
+void lol_entry_unstep(void);
 
 /* mm.c: the host-mm glue, the one place that touches mm internals */
 int lol_mm_init(void);

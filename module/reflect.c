@@ -4,8 +4,8 @@
  * reflection (the seed's "fast system calls" for monitors that keep guest
  * code in their own address space).
  *
- * A bound thread carries the Syscall User Dispatch work bit, so its
- * syscalls reach the run.c hook; the table decides. REFLECT saves the
+ * A bound thread is claimed by the syscall entry (lol_entry_claim()), so
+ * its syscalls reach the run.c hook; the table decides. REFLECT saves the
  * registers into the run page and continues at the registered entry on
  * the registered stack -- no signal frame, no sigreturn. While the upcall
  * runs, reflection is disarmed (every syscall is NATIVE) until LOL_RESUME,
@@ -28,7 +28,7 @@ struct lol_vcpu *lol_current_monitor(void)
 {
 	struct lol_vcpu *vcpu, *found = NULL;
 
-	if (likely(!test_syscall_work(SYSCALL_USER_DISPATCH)))
+	if (likely(!lol_entry_armed()))
 		return NULL;
 	rcu_read_lock();
 	hash_for_each_possible_rcu(lol_monitors, vcpu, mnode,
@@ -53,8 +53,8 @@ static int lol_monitor_bind(struct lol_vcpu *vcpu)
 
 	if (READ_ONCE(vcpu->mtask) == current)
 		return 0;
-	/* One thread per vcpu, one vcpu per thread, no SUD of its own. */
-	if (lol_current_monitor() || lol_sud_foreign())
+	/* One thread per vcpu, one vcpu per thread, not lol_entry_foreign(). */
+	if (lol_current_monitor() || lol_entry_foreign())
 		return -EBUSY;
 	spin_lock(&lol_monitors_lock);
 	if (vcpu->mtask) {
@@ -70,7 +70,7 @@ static int lol_monitor_bind(struct lol_vcpu *vcpu)
 	}
 	spin_unlock(&lol_monitors_lock);
 	if (!ret)
-		lol_sud_claim();
+		lol_entry_claim();
 	return ret;
 }
 
@@ -139,7 +139,7 @@ bool lol_monitor_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs)
 	rcu_read_lock();
 	t = rcu_dereference(vcpu->ranges);
 	if (t && t->flags & LOL_RANGES_MONITOR) {
-		action = lol_ranges_action(t, regs->ip - 2);
+		action = lol_ranges_action(t, lol_entry_syscall_ip(regs));
 		entry = t->entry;
 		stack = t->stack;
 	}
@@ -157,8 +157,7 @@ bool lol_monitor_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs)
 	default:
 		lol_arch_syscall_exit(regs, vcpu->run);
 		lol_arch_save_regs(regs, &vcpu->run->regs);
-		vcpu->run->regs.fs_base = current->thread.fsbase;
-		vcpu->run->regs.gs_base = current->thread.gsbase;
+		lol_arch_save_thread_regs(&vcpu->run->regs);
 		WRITE_ONCE(vcpu->run->exit_reason, LOL_EXIT_SYSCALL);
 		vcpu->run->nr_exits++;
 		lol_stat_inc(&vcpu->stats.reflections);
@@ -177,13 +176,12 @@ long lol_vcpu_resume(struct lol_vcpu *vcpu)
 		return -EINVAL;
 	lol_read_regs(&regs, &vcpu->run->regs);
 	barrier();
-	/* The monitor thread keeps its own FS/GS bases. */
-	regs.fs_base = 0;
-	regs.gs_base = 0;
+	/* The monitor thread keeps its own thread-struct registers. */
+	lol_arch_clear_thread_regs(&regs);
 	ret = lol_arch_check_regs(&regs);
 	if (ret)
 		return ret;
 	lol_arch_load_regs(current_pt_regs(), &regs);
 	vcpu->in_upcall = false;
-	return lol_return_ax(vcpu, regs.rax);
+	return lol_return_ax(vcpu, lol_arch_ret_reg(&regs));
 }

@@ -8,10 +8,12 @@
  * see passes through one of three host functions, each hooked with a
  * kprobe that redirects only threads in guest mode:
  *
- *   syscall_user_dispatch()  a guest system call. Guest-mode threads have
- *                            SYSCALL_WORK_SYSCALL_USER_DISPATCH set, so the
- *                            host reaches it before ptrace, seccomp and
- *                            audit, and no other thread pays anything.
+ *   LOL_ENTRY_SYMBOL         a guest system call, through the port's
+ *                            syscall entry (lol_entry_*, lol.h): on x86
+ *                            syscall_user_dispatch(), reached before
+ *                            ptrace, seccomp and audit, and only by
+ *                            threads lol_entry_claim() marked, so no other
+ *                            thread pays anything (entry_sud.c).
  *   get_signal()             a guest exception (the host raised a
  *                            synchronous signal), a host signal, a kick.
  *                            It runs before anything is dequeued or any
@@ -86,7 +88,7 @@ static struct lol_vcpu *lol_current_vcpu(void)
 	struct lol_binding *b;
 
 	/* Every guest-mode thread has it; nearly no other thread does. */
-	if (likely(!test_syscall_work(SYSCALL_USER_DISPATCH)))
+	if (likely(!lol_entry_armed()))
 		return NULL;
 	rcu_read_lock();
 	hash_for_each_possible_rcu(lol_bindings, b, node,
@@ -192,8 +194,8 @@ static void lol_task_enter(struct lol_vcpu *vcpu)
 	vcpu->host_rseq = tsk->rseq;
 	tsk->rseq = NULL;
 
-	vcpu->host_sud_own = lol_sud_foreign();
-	lol_sud_claim();
+	vcpu->host_entry_own = lol_entry_foreign();
+	lol_entry_claim();
 
 	/*
 	 * force_sig_fault() unblocks a blocked signal and resets an ignored
@@ -253,10 +255,10 @@ static void lol_task_leave(struct lol_vcpu *vcpu)
 	}
 
 	/* A monitor-mode binding keeps lol's dispatch setting. */
-	if (!vcpu->host_sud_own && !lol_current_monitor())
-		lol_sud_release();
+	if (!vcpu->host_entry_own && !lol_current_monitor())
+		lol_entry_release();
 	if (vcpu->exit_trap) {
-		clear_task_syscall_work(tsk, SYSCALL_EXIT_TRAP);
+		lol_entry_unstep();
 		vcpu->exit_trap = false;
 	}
 
@@ -469,7 +471,7 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 	if (atomic_read(&vcpu->kick))
 		set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
 
-	return lol_return_ax(vcpu, regs.rax);
+	return lol_return_ax(vcpu, lol_arch_ret_reg(&regs));
 
 out_idle:
 	atomic_set(&vcpu->running, 0);
@@ -528,7 +530,7 @@ static bool lol_guest_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs)
 	rcu_read_lock();
 	t = rcu_dereference(vcpu->ranges);
 	if (t && t->flags & LOL_RANGES_GUEST)
-		action = lol_ranges_action(t, regs->ip - 2);
+		action = lol_ranges_action(t, lol_entry_syscall_ip(regs));
 	rcu_read_unlock();
 
 	switch (action) {
@@ -540,11 +542,8 @@ static bool lol_guest_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs)
 		 * exit with #DB as it returns (what ptrace does for
 		 * PTRACE_SINGLESTEP over a syscall), not one later.
 		 */
-		if (vcpu->singlestep &&
-		    !test_syscall_work(SYSCALL_EXIT_TRAP)) {
-			set_task_syscall_work(current, SYSCALL_EXIT_TRAP);
+		if (vcpu->singlestep && lol_entry_step())
 			vcpu->exit_trap = true;
-		}
 		return false;
 	case LOL_RANGE_KILL:
 		lol_nl_vcpu_killed(vcpu);
@@ -558,8 +557,22 @@ static bool lol_guest_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs)
 	return true;
 }
 
-/* Returns true to skip the syscall, as syscall_user_dispatch() does. */
-static bool lol_hook_syscall(struct pt_regs *regs)
+/*
+ * Does the syscall entry hand the current thread's syscall to
+ * lol_syscall()? For the kprobe pre-handler (lol_entry_kprobe()).
+ */
+bool lol_syscall_wanted(void)
+{
+	return lol_current_vcpu() || lol_current_monitor() ||
+	       lol_entry_marked();
+}
+
+/*
+ * A syscall of a thread lol_syscall_wanted(), from the syscall entry's
+ * hook. Returns true to skip the syscall (the entry makes it return what
+ * the registers now say), false to run it natively.
+ */
+bool lol_syscall(struct pt_regs *regs)
 {
 	struct lol_vcpu *vcpu;
 
@@ -570,7 +583,7 @@ static bool lol_hook_syscall(struct pt_regs *regs)
 	if (vcpu)
 		return lol_monitor_syscall(vcpu, regs);
 	/* A setting lol left behind (unbound thread, fork child). */
-	lol_sud_release();
+	lol_entry_release();
 	return false;
 }
 
@@ -652,14 +665,6 @@ static void lol_hook_do_exit(long code)
  * changing the saved instruction pointer (returning 1 tells kprobes the
  * handler did so); everyone else continues into the original function.
  */
-static int lol_kp_syscall(struct kprobe *p, struct pt_regs *regs)
-{
-	if (!lol_current_vcpu() && !lol_current_monitor() && !lol_sud_marked())
-		return 0;
-	instruction_pointer_set(regs, (unsigned long)lol_hook_syscall);
-	return 1;
-}
-
 static int lol_kp_get_signal(struct kprobe *p, struct pt_regs *regs)
 {
 	struct lol_vcpu *vcpu = lol_current_vcpu();
@@ -684,7 +689,8 @@ static int lol_kp_do_exit(struct kprobe *p, struct pt_regs *regs)
 }
 
 static struct kprobe lol_kprobes[] = {
-	{ .symbol_name = "syscall_user_dispatch", .pre_handler = lol_kp_syscall },
+	/* The syscall entry's pre-handler is the entry's own. */
+	{ .symbol_name = LOL_ENTRY_SYMBOL, .pre_handler = lol_entry_kprobe },
 	{ .symbol_name = "get_signal", .pre_handler = lol_kp_get_signal },
 	{ .symbol_name = "do_exit", .pre_handler = lol_kp_do_exit },
 };

@@ -9,6 +9,7 @@
 
 #include <linux/build_bug.h>
 #include <linux/math64.h>
+#include <linux/sched.h>
 #include <linux/signal.h>
 #include <asm/lol.h>
 #include <asm/fpu/api.h>
@@ -25,9 +26,43 @@
 #define LOL_USER_LIMIT	LOL_USER_ADDR_LIMIT
 static_assert(LOL_USER_ADDR_LIMIT == DEFAULT_MAP_WINDOW);
 
+/*
+ * syscall, sysenter and int $0x80 are two bytes each: the saved rip at
+ * the syscall entry is that far past the instruction.
+ */
+#define LOL_ARCH_SYSCALL_INSN_LEN	2
+
+/*
+ * x86 selects GENERIC_ENTRY: guest and monitor syscalls reach lol through
+ * Syscall User Dispatch (module/entry_sud.c, listed in ./Kbuild).
+ */
+#include "entry_sud.h"
+
 struct lol_vcpu;
-struct lol_regs;
 struct lol_run;
+
+/* The register LOL_RUN and LOL_RESUME return to the guest: rax. */
+static inline u64 lol_arch_ret_reg(const struct lol_regs *g)
+{
+	return g->rax;
+}
+
+/*
+ * Registers kept in the thread struct rather than pt_regs: the FS/GS
+ * bases. Saved on a monitor-mode reflection; cleared from what LOL_RESUME
+ * loads, as the monitor thread keeps its own.
+ */
+static inline void lol_arch_save_thread_regs(struct lol_regs *g)
+{
+	g->fs_base = current->thread.fsbase;
+	g->gs_base = current->thread.gsbase;
+}
+
+static inline void lol_arch_clear_thread_regs(struct lol_regs *g)
+{
+	g->fs_base = 0;
+	g->gs_base = 0;
+}
 
 struct lol_arch_vcpu {
 	struct fpu_guest gfpu;		/* guest XSAVE state */
