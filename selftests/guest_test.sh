@@ -188,12 +188,24 @@ pid=$!
 sleep 8
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
-sleep 1
-left=$(ps -o pid,comm | awk '$2 == "linux" { print $1 }' | tr '\n' ' ')
-after_ref=$(refcnt)
+# UML's other processes die after it; under TCG on a busy host that can
+# take seconds. Left after 20 s, they are stuck.
+i=0
+while :; do
+	left=$(ps -o pid,comm | awk '$2 == "linux" { print $1 }' | tr '\n' ' ')
+	after_ref=$(refcnt)
+	[ -z "$left" ] && [ "$after_ref" = "$before_ref" ] && break
+	i=$((i + 1))
+	[ $i -ge 40 ] && break
+	sleep 0.5
+done
 if [ -z "$left" ] && [ "$after_ref" = "$before_ref" ]; then
 	ok "UML SIGKILLed under load: no process left, lol refcount $after_ref"
 else
+	for p in $left; do
+		echo "# $p: $(grep -E '^(State|Threads)' "/proc/$p/status" 2>/dev/null | tr '\n\t' '  ')wchan $(cat "/proc/$p/wchan" 2>/dev/null)"
+		sed 's/^/#   /' "/proc/$p/stack" 2>/dev/null
+	done
 	not_ok "UML SIGKILLed under load: processes left: '$left', lol refcount $before_ref -> $after_ref"
 fi
 after_shmem=$(shmem)
