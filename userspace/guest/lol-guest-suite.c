@@ -397,12 +397,8 @@ int main(int argc, char **argv)
 		case 'h':
 			usage();
 			return EXIT_SUCCESS;
-		case ':':
-			return usage_error("option '%s' needs an argument",
-					   lol_option_name(argv[optind - 1]));
-		default:
-			return usage_error("unknown option '%s'",
-					   lol_option_name(argv[optind - 1]));
+		default:	/* ':' or '?' */
+			return lol_getopt_error(progname, c, argv);
 		}
 	}
 	if (optind < argc)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
 /*
- * Command-line helpers shared by lol's programs (lolctl, lol-run and the
+ * Command-line helpers shared by lol's programs (lolctl, lolstat, lol-run and the
  * guest programs), so that they all report usage errors the same way.
  * Header-only: the guest programs do not link liblol.
  */
@@ -37,6 +37,19 @@ static inline const char *lol_option_name(const char *arg)
 		return buf;
 	}
 	return arg;
+}
+
+/*
+ * The usage error for an option getopt_long() refused: ':' for a missing
+ * argument (the optstring starts with ':'), anything else for an unknown
+ * option. @argv and optind as getopt_long() left them.
+ */
+static inline int lol_getopt_error(const char *prog, int c, char *const argv[])
+{
+	return lol_usage_error(prog, c == ':' ?
+			       "option '%s' needs an argument" :
+			       "unknown option '%s'",
+			       lol_option_name(argv[optind - 1]));
 }
 
 #endif /* _LOL_CLI_H */

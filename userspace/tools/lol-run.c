@@ -511,12 +511,8 @@ static int lr_parse_args(int argc, char **argv)
 		case 'h':
 			fputs(lr_usage_text, stdout);
 			return fflush(stdout) ? LR_EXIT_FAIL : 0;
-		case ':':
-			return lr_usage_error("option '%s' needs an argument",
-					      lol_option_name(argv[optind - 1]));
-		default:
-			return lr_usage_error("unknown option '%s'",
-					      lol_option_name(argv[optind - 1]));
+		default:	/* ':' or '?' */
+			return lol_getopt_error("lol-run", c, argv);
 		}
 	}
 	lr_opt.kargs = argv + optind;

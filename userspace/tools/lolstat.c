@@ -1870,12 +1870,8 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return EXIT_SUCCESS;
-		case ':':
-			return usage_error("option '%s' needs an argument",
-					   lol_option_name(argv[optind - 1]));
-		default:
-			return usage_error("unknown option '%s'",
-					   lol_option_name(argv[optind - 1]));
+		default:	/* ':' or '?' */
+			return lol_getopt_error(progname, opt, argv);
 		}
 	}
 	if (optind < argc)
