@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
 /*
- * Command-line helpers shared by lol's programs (lolctl, lolstat, lol-run and the
- * guest programs), so that they all report usage errors the same way.
+ * Command-line helpers shared by lol's programs (lolctl, lolstat, lol-run
+ * and the guest programs), so that they all report usage errors the same
+ * way.
  * Header-only: the guest programs do not link liblol.
  */
 #ifndef _LOL_CLI_H
