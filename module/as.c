@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * lol: guest address spaces. Each AS is a host mm that holds nothing but
- * the guest physical memory mapped into it by LOL_AS_OPS. The operations
- * run on the calling thread with the AS made its mm for the duration, so
- * that the host's own mmap code (VMAs, rlimits, memcg, TLB shootdown on
- * every CPU that runs the AS) applies unchanged.
+ * the guest physical memory mapped into it by LOL_AS_OPS, kept in a table
+ * of lol's own (pt.c) and shown through a few lol VMAs, the chunks, that
+ * this file makes. An AS's operations are serialised by its lock and
+ * applied under its mmap lock, on the calling thread, without loading
+ * the AS there (except to make a chunk).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -22,6 +23,7 @@ static void lol_as_free(struct kref *ref)
 	struct lol_as *as = container_of(ref, struct lol_as, ref);
 
 	mmput(as->mm);
+	fput(as->pt);
 	kfree(as);
 }
 
@@ -53,10 +55,15 @@ int lol_as_create(struct lol_guest *guest, u32 *id)
 	kref_init(&as->ref);
 	mutex_init(&as->lock);
 	as->guest = guest;
+	as->pt = lol_pt_create();
+	if (IS_ERR(as->pt)) {
+		ret = PTR_ERR(as->pt);
+		goto err_free_as;
+	}
 	as->mm = lol_mm_alloc(guest->owner);
 	if (!as->mm) {
 		ret = -ENOMEM;
-		goto err_free_as;
+		goto err_put_pt;
 	}
 
 	mutex_lock(&guest->lock);
@@ -78,6 +85,8 @@ int lol_as_create(struct lol_guest *guest, u32 *id)
 err_unlock:
 	mutex_unlock(&guest->lock);
 	mmput(as->mm);
+err_put_pt:
+	fput(as->pt);
 err_free_as:
 	kfree(as);
 	return ret;
@@ -111,13 +120,6 @@ void lol_as_destroy_all(struct lol_guest *guest)
 	guest->nr_as = 0;
 }
 
-static unsigned long lol_prot(u32 prot)
-{
-	return (prot & LOL_PROT_READ ? PROT_READ : 0) |
-	       (prot & LOL_PROT_WRITE ? PROT_WRITE : 0) |
-	       (prot & LOL_PROT_EXEC ? PROT_EXEC : 0);
-}
-
 static int lol_as_op_check(const struct lol_as_op *op, u64 limit,
 			   u64 phys_size)
 {
@@ -148,78 +150,91 @@ static int lol_as_op_check(const struct lol_as_op *op, u64 limit,
 }
 
 /*
- * mprotect's implementation is not exported, so a protection change maps
- * the same file pages again with the new protection (MAP_FIXED replaces
- * the old VMA atomically). Pages stay in the page cache; only their PTEs
- * are rebuilt on the next touch. The range must be fully mapped, as for
- * mprotect(), and is checked before anything changes.
+ * Guest memory shows through chunks: lol VMAs (pt.c) made on the first
+ * MAP into a stretch of the AS, this big where free space allows, so that
+ * a guest needs a handful of them. Making one is the only time an AS
+ * operation loads the AS on the calling thread.
  */
-static int lol_as_protect(struct mm_struct *mm, u64 start, u64 end,
-			  unsigned long prot)
+#define LOL_AS_CHUNK	SZ_1G
+
+static unsigned long lol_as_vm_mmap(struct lol_as *as, u64 start, u64 end,
+				    unsigned long flags)
+{
+	struct mm_struct *host_mm = current->mm;
+	unsigned long ret;
+
+	lol_mm_switch(host_mm, as->mm);
+	ret = vm_mmap(as->pt, start, end - start,
+		      PROT_READ | PROT_WRITE | PROT_EXEC, MAP_SHARED | flags,
+		      start);
+	lol_mm_switch(as->mm, host_mm);
+	return ret;
+}
+
+/* Under the mmap lock. */
+static bool lol_as_covered(struct lol_as *as, u64 start, u64 end)
 {
 	struct vm_area_struct *vma;
 	u64 addr;
 
-	mmap_read_lock(mm);
 	for (addr = start; addr < end; addr = vma->vm_end) {
-		vma = find_vma(mm, addr);
-		if (!vma || vma->vm_start > addr || !vma->vm_file) {
-			mmap_read_unlock(mm);
-			return -ENOMEM;
-		}
+		vma = vma_lookup(as->mm, addr);
+		if (!vma || !lol_pt_vma(vma, as->pt))
+			return false;
 	}
-	mmap_read_unlock(mm);
+	return true;
+}
 
-	for (addr = start; addr < end;) {
-		unsigned long len, pgoff, ret;
-		struct file *file;
+/*
+ * Chunks over all of [start, end). What the guest mapped there natively
+ * is replaced where the op maps, as a MAP_FIXED mmap() would; a chunk
+ * grows into free space only. Without the mmap lock.
+ */
+static int lol_as_cover(struct lol_as *as, u64 start, u64 end)
+{
+	struct mm_struct *mm = as->mm;
+	u64 addr = start;
+
+	while (addr < end) {
+		struct vm_area_struct *vma, *prev;
+		u64 hi, lo = 0, ext = 0;
+		unsigned long ret;
 
 		mmap_read_lock(mm);
 		vma = find_vma(mm, addr);
-		if (!vma || vma->vm_start > addr || !vma->vm_file) {
-			mmap_read_unlock(mm);
-			return -ENOMEM;
+		if (vma && vma->vm_start <= addr) {
+			hi = min_t(u64, end, vma->vm_end);
+			if (lol_pt_vma(vma, as->pt)) {
+				mmap_read_unlock(mm);
+				addr = hi;
+				continue;
+			}
+		} else {
+			hi = vma ? min_t(u64, end, vma->vm_start) : end;
+			/* Down to the chunk's start or the last VMA before. */
+			lo = round_down(addr, LOL_AS_CHUNK);
+			while ((prev = find_vma_intersection(mm, lo, addr)))
+				lo = prev->vm_end;
+			ext = min_t(u64, round_up(hi, LOL_AS_CHUNK),
+				    vma ? vma->vm_start : LOL_USER_LIMIT);
 		}
-		len = min_t(u64, end, vma->vm_end) - addr;
-		pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
-		file = get_file(vma->vm_file);
 		mmap_read_unlock(mm);
 
-		ret = vm_mmap(file, addr, len, prot, MAP_SHARED | MAP_FIXED,
-			      pgoff << PAGE_SHIFT);
-		fput(file);
+		ret = -EEXIST;
+		if (ext)
+			ret = lol_as_vm_mmap(as, lo, ext, MAP_FIXED_NOREPLACE);
+		/* Raced with the guest, or below mmap_min_addr: the op's part. */
+		if (IS_ERR_VALUE(ret))
+			ret = lol_as_vm_mmap(as, addr, hi, MAP_FIXED);
 		if (IS_ERR_VALUE(ret))
 			return ret;
-		addr += len;
+		addr = hi;
 	}
 	return 0;
 }
 
-static int lol_as_apply(struct lol_as *as, struct file *phys,
-			const struct lol_as_op *op)
-{
-	unsigned long ret;
-
-	switch (op->op) {
-	case LOL_AS_MAP:
-		if (as->mm->map_count >= READ_ONCE(lol_max_mappings))
-			return -ENOSPC;
-		ret = vm_mmap(phys, op->addr, op->size, lol_prot(op->prot),
-			      MAP_SHARED | MAP_FIXED, op->phys);
-		if (IS_ERR_VALUE(ret))
-			return ret;
-		return ret == op->addr ? 0 : -EINVAL;
-	case LOL_AS_UNMAP:
-		return vm_munmap(op->addr, op->size);
-	default:
-		return lol_as_protect(as->mm, op->addr, op->addr + op->size,
-				      lol_prot(op->prot));
-	}
-}
-
 int lol_as_ops(struct lol_guest *guest, struct lol_as_batch __user *ubatch)
 {
-	struct mm_struct *host_mm = current->mm;
 	struct lol_as_batch batch;
 	struct lol_as_op *ops;
 	struct file *phys = NULL;
@@ -263,13 +278,23 @@ int lol_as_ops(struct lol_guest *guest, struct lol_as_batch __user *ubatch)
 	}
 
 	mutex_lock(&as->lock);
-	lol_mm_switch(host_mm, as->mm);
+	mmap_write_lock(as->mm);
 	for (i = 0; i < batch.nr_ops; i++) {
-		ret = lol_as_apply(as, phys, &ops[i]);
+		const struct lol_as_op *op = &ops[i];
+
+		if (op->op == LOL_AS_MAP &&
+		    !lol_as_covered(as, op->addr, op->addr + op->size)) {
+			mmap_write_unlock(as->mm);
+			ret = lol_as_cover(as, op->addr, op->addr + op->size);
+			mmap_write_lock(as->mm);
+			if (ret)
+				break;
+		}
+		ret = lol_pt_apply(as->mm, as->pt, op, phys);
 		if (ret)
 			break;
 	}
-	lol_mm_switch(as->mm, host_mm);
+	mmap_write_unlock(as->mm);
 	mutex_unlock(&as->lock);
 
 out_put:

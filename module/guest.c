@@ -156,8 +156,8 @@ static int lol_set_phys_memory(struct lol_guest *guest,
 	ret = -EINVAL;
 	if (!pm.size || !PAGE_ALIGNED(pm.size))
 		goto out_fput;
-	/* It is mapped MAP_SHARED into guest ASs: a regular mmap-able file. */
-	if (!S_ISREG(file_inode(file)->i_mode) || !file->f_op->mmap)
+	/* lol maps its pages itself (pt.c): a shmem file, such as a memfd. */
+	if (!S_ISREG(file_inode(file)->i_mode) || !lol_pt_phys_ok(file))
 		goto out_fput;
 	if (pm.size > i_size_read(file_inode(file)))
 		goto out_fput;

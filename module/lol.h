@@ -48,6 +48,7 @@ struct lol_as {
 	struct kref ref;
 	struct lol_guest *guest;	/* holds a guest reference */
 	struct mm_struct *mm;		/* mm_users reference */
+	struct file *pt;		/* its table and chunks' file (pt.c) */
 	struct mutex lock;		/* serialises AS operations */
 	u32 id;
 };
@@ -147,6 +148,15 @@ struct lol_as *lol_as_get(struct lol_guest *guest, u32 id);
 void lol_as_put(struct lol_as *as);
 void lol_as_destroy_all(struct lol_guest *guest);
 
+/* pt.c: guest memory as lol-managed page tables */
+int lol_pt_init(void);
+bool lol_pt_phys_ok(struct file *file);
+struct file *lol_pt_create(void);
+bool lol_pt_vma(struct vm_area_struct *vma, struct file *file);
+int lol_pt_apply(struct mm_struct *mm, struct file *file,
+		 const struct lol_as_op *op, struct file *phys);
+unsigned long lol_pt_pages(struct file *file);
+
 /* vcpu.c */
 int lol_vcpu_create(struct lol_guest *guest, unsigned long id);
 void lol_vcpu_put(struct lol_vcpu *vcpu);
@@ -217,5 +227,6 @@ int lol_mm_init(void);
 struct mm_struct *lol_mm_alloc(struct task_struct *owner);
 void lol_mm_switch(struct mm_struct *from, struct mm_struct *to);
 void lol_mm_sync_dumpable(struct mm_struct *guest, struct mm_struct *host);
+int lol_mm_may_map(struct file *file, unsigned long prot);
 
 #endif /* _LOL_INTERNAL_H */

@@ -26,10 +26,14 @@ unsigned int lol_max_as = 1024;
 module_param_named(max_as, lol_max_as, uint, 0644);
 MODULE_PARM_DESC(max_as, "address spaces per guest");
 
-/* 1 GiB of scattered 4 KiB guest pages: a UML process of 512 MiB fits. */
-unsigned int lol_max_mappings = 262144;
+/*
+ * Pages mapped per AS: each is a table entry (about 9 bytes of kernel
+ * memory, charged to the monitor) and a reference on a phys page, which
+ * stays in memory while mapped. 4 GiB of guest memory per AS.
+ */
+unsigned int lol_max_mappings = 1U << 20;
 module_param_named(max_mappings, lol_max_mappings, uint, 0644);
-MODULE_PARM_DESC(max_mappings, "LOL_AS_MAP operations live per address space");
+MODULE_PARM_DESC(max_mappings, "pages mapped per address space");
 
 static bool lol_run_ok;
 
@@ -118,6 +122,10 @@ static int __init lol_init(void)
 		pr_err("max_vcpus=%u out of range 1..1024\n", lol_max_vcpus);
 		return -EINVAL;
 	}
+
+	ret = lol_pt_init();
+	if (ret)
+		return ret;
 
 	/*
 	 * Without the run loop hooks the device still works for the

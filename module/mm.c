@@ -9,6 +9,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kprobes.h>
+#include <linux/mman.h>
 #include <linux/mm.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/coredump.h>
@@ -36,12 +37,17 @@
  * resolves by name (kallsyms_lookup_name() is not exported either).
  * membarrier_update_current_mm() is resolved the same way, optionally: it
  * only keeps the runqueue's membarrier state in step with current->mm.
+ * So is security_mmap_file(), required: guest memory is mapped by lol's
+ * page tables, not by mmap() of the phys file, and the LSM and IMA checks
+ * of such an mmap() must still run (lol_mm_may_map()).
  */
 static struct mm_struct *(*lol_mm_alloc_fn)(void);
 static void (*lol_switch_mm_fn)(struct mm_struct *prev,
 				struct mm_struct *next,
 				struct task_struct *tsk);
 static void (*lol_membarrier_fn)(struct mm_struct *next);
+static int (*lol_security_mmap_file_fn)(struct file *file, unsigned long prot,
+					unsigned long flags);
 
 static unsigned long lol_lookup_symbol(const char *name)
 {
@@ -65,6 +71,12 @@ int lol_mm_init(void)
 	lol_switch_mm_fn = (void *)lol_lookup_symbol("switch_mm_irqs_off");
 	if (!lol_switch_mm_fn) {
 		pr_warn("cannot resolve switch_mm_irqs_off\n");
+		return -ENOENT;
+	}
+	lol_security_mmap_file_fn =
+		(void *)lol_lookup_symbol("security_mmap_file");
+	if (!lol_security_mmap_file_fn) {
+		pr_warn("cannot resolve security_mmap_file\n");
 		return -ENOENT;
 	}
 	lol_membarrier_fn =
@@ -201,4 +213,16 @@ void lol_mm_switch(struct mm_struct *from, struct mm_struct *to)
 	task_unlock(tsk);
 	/* membarrier: the new current->mm before user accesses in @to. */
 	smp_mb();
+}
+
+/*
+ * What the LSMs and IMA say to mmap(MAP_SHARED) of @file with @prot
+ * (PROT_*): guest memory is mapped by lol's page tables (pt.c), so the
+ * check mmap() would make of the phys file is made here, per op.
+ */
+int lol_mm_may_map(struct file *file, unsigned long prot)
+{
+	if (!lol_security_mmap_file_fn)
+		return -EPERM;
+	return lol_security_mmap_file_fn(file, prot, MAP_SHARED);
 }

@@ -111,8 +111,8 @@ static int lol_nl_fill_guest(struct sk_buff *skb, struct lol_guest *guest,
 	/* lol_as_destroy() erases under this lock before it puts the AS. */
 	xa_lock(&guest->as_xa);
 	xa_for_each(&guest->as_xa, id, as) {
-		mapped += (u64)READ_ONCE(as->mm->total_vm) << PAGE_SHIFT;
-		mappings += READ_ONCE(as->mm->map_count);
+		mapped += (u64)lol_pt_pages(as->pt) << PAGE_SHIFT;
+		mappings += lol_pt_pages(as->pt);
 	}
 	xa_unlock(&guest->as_xa);
 

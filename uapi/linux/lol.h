@@ -37,7 +37,7 @@
 #define LOL_CAP_MAX_GUESTS	3	/* returns the guest limit per user */
 #define LOL_CAP_MAX_AS		4	/* returns the AS limit per guest */
 #define LOL_CAP_AS_BATCH	5	/* returns the max ops per AS batch */
-#define LOL_CAP_MAX_MAPPINGS	6	/* returns the mapping limit per AS */
+#define LOL_CAP_MAX_MAPPINGS	6	/* returns the mapped-page limit per AS */
 #define LOL_CAP_FPU		7	/* returns the LOL_GET/SET_FPU buffer size */
 #define LOL_CAP_KICK		8	/* LOL_KICK and LOL_EXIT_KICK */
 #define LOL_CAP_IMMEDIATE_EXIT	9	/* lol_run.immediate_exit */

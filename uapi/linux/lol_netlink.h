@@ -53,7 +53,7 @@ enum lol_nl_attr {
 	LOL_A_NR_AS,		/* u32: address spaces */
 	LOL_A_PHYS_SIZE,	/* u64: bytes of guest physical memory set */
 	LOL_A_MAPPED,		/* u64: bytes mapped, summed over all ASs */
-	LOL_A_MAPPINGS,		/* u32: mappings, summed over all ASs */
+	LOL_A_MAPPINGS,		/* u32: pages mapped, summed over all ASs */
 	LOL_A_LIMITS,		/* nest: LOL_LIMIT_* as u32 */
 	LOL_A_VCPU_ID,		/* u32 */
 	LOL_A_VCPU_TID,		/* u32: thread in LOL_RUN now (reader's ns), 0 if none */
@@ -74,7 +74,7 @@ enum lol_nl_limit {
 	LOL_LIMIT_MAX_VCPUS,		/* vCPUs per guest */
 	LOL_LIMIT_MAX_GUESTS,		/* guests per user */
 	LOL_LIMIT_MAX_AS,		/* address spaces per guest */
-	LOL_LIMIT_MAX_MAPPINGS,		/* mappings per address space */
+	LOL_LIMIT_MAX_MAPPINGS,		/* pages mapped per address space */
 
 	__LOL_LIMIT_MAX,
 	LOL_LIMIT_MAX = __LOL_LIMIT_MAX - 1

@@ -67,6 +67,7 @@ struct bench_state {
 	uint64_t op_bytes;	/* BU_MBS: bytes moved per operation */
 	unsigned int ops_per_iter; /* ops one run() iteration counts as */
 	double overhead_ns;	/* subtracted from every per-op figure */
+	double untimed_ns;	/* run()'s own untimed work: bench_untimed() */
 	char why[160];		/* failure reason (bench_fail) */
 	char note[160];		/* shown under the table and in JSON */
 };
@@ -120,6 +121,11 @@ int bench_pin(int cpu);
 void bench_measure(const struct bench *b, const struct bench_opts *o,
 		   struct bench_result *r);
 double bench_now_ns(clockid_t clk);
+/*
+ * Leave @ns of what run() just did out of its time: the half of a pair
+ * that only resets the state for the next op, timed with st->b->clock.
+ */
+void bench_untimed(struct bench_state *st, double ns);
 int bench_fail(struct bench_state *st, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void bench_note(struct bench_state *st, const char *fmt, ...)

@@ -114,16 +114,22 @@ void bench_kill_peer(pid_t *pid)
 	*pid = -1;
 }
 
+void bench_untimed(struct bench_state *st, double ns)
+{
+	st->untimed_ns += ns;
+}
+
 static int timed_run(struct bench_state *st, uint64_t iters, double *ns)
 {
 	clockid_t clk = st->b->clock;
 	double t0, t1;
 	int rc;
 
+	st->untimed_ns = 0;
 	t0 = bench_now_ns(clk);
 	rc = st->b->run(st, iters);
 	t1 = bench_now_ns(clk);
-	*ns = t1 - t0;
+	*ns = t1 - t0 - st->untimed_ns;
 	return rc;
 }
 

@@ -13,6 +13,7 @@ extern const struct bench
 	bench_seccomp_unotify, bench_seccomp_unotify_sync,
 	bench_pipe_pingpong,
 	bench_lol_fault, bench_sigsegv_mprotect,
+	bench_lol_map256, bench_mmap256, bench_lol_unmap256, bench_munmap256,
 	bench_lol_asswitch, bench_lol_fpu, bench_futex_handoff,
 	bench_lol_hosttax, bench_hosttax_nolol,
 	bench_seed_ctxsw, bench_seed_lat_pipe, bench_seed_lat_unix,
@@ -35,6 +36,11 @@ const struct bench *const bench_registry[] = {
 	/* guest page fault round trip */
 	&bench_lol_fault,
 	&bench_sigsegv_mprotect,
+	/* guest memory changes: a batch of 256 single pages */
+	&bench_lol_map256,
+	&bench_mmap256,
+	&bench_lol_unmap256,
+	&bench_munmap256,
 	/* address-space switch */
 	&bench_lol_asswitch,
 	&bench_lol_fpu,
@@ -66,5 +72,7 @@ const struct bench_goal bench_goals[] = {
 	  "lol-exits-2cpu", { "lol-exits-1cpu", NULL }, GOAL_SPEEDUP_GE, 1.8 },
 	{ "G6", "round trip with 1000 idle guests <= 1.05x without",
 	  "lol-idle-runloop", { "lol-runloop", NULL }, GOAL_RATIO_LE, 1.05 },
+	{ "G7", "lol fault round trip <= SIGSEGV + mprotect",
+	  "lol-fault", { "sigsegv-mprotect", NULL }, GOAL_RATIO_LE, 1.0 },
 };
 const size_t bench_goals_len = sizeof(bench_goals) / sizeof(bench_goals[0]);
