@@ -236,6 +236,7 @@ static int lol_as_cover(struct lol_as *as, u64 start, u64 end)
 int lol_as_ops(struct lol_guest *guest, struct lol_as_batch __user *ubatch)
 {
 	struct lol_as_batch batch;
+	struct lol_pt_batch *pb;
 	struct lol_as_op *ops;
 	struct file *phys = NULL;
 	struct lol_as *as;
@@ -251,9 +252,12 @@ int lol_as_ops(struct lol_guest *guest, struct lol_as_batch __user *ubatch)
 	if (!batch.nr_ops || batch.nr_ops > LOL_AS_BATCH_MAX)
 		return -EINVAL;
 
-	ops = kvmalloc_array(batch.nr_ops, sizeof(*ops), GFP_KERNEL);
+	/* The ops, then the batch's deferred work (pt.c). */
+	ops = kvmalloc(array_size(batch.nr_ops, sizeof(*ops)) + sizeof(*pb),
+		       GFP_KERNEL);
 	if (!ops)
 		return -ENOMEM;
+	pb = (void *)(ops + batch.nr_ops);
 	ret = -EFAULT;
 	if (copy_from_user(ops, u64_to_user_ptr(batch.ops),
 			   array_size(batch.nr_ops, sizeof(*ops))))
@@ -278,22 +282,25 @@ int lol_as_ops(struct lol_guest *guest, struct lol_as_batch __user *ubatch)
 	}
 
 	mutex_lock(&as->lock);
+	lol_pt_batch_init(pb, as->mm, as->pt, phys);
 	mmap_write_lock(as->mm);
 	for (i = 0; i < batch.nr_ops; i++) {
 		const struct lol_as_op *op = &ops[i];
 
 		if (op->op == LOL_AS_MAP &&
 		    !lol_as_covered(as, op->addr, op->addr + op->size)) {
+			lol_pt_batch_end(pb);
 			mmap_write_unlock(as->mm);
 			ret = lol_as_cover(as, op->addr, op->addr + op->size);
 			mmap_write_lock(as->mm);
 			if (ret)
 				break;
 		}
-		ret = lol_pt_apply(as->mm, as->pt, op, phys);
+		ret = lol_pt_apply(pb, op);
 		if (ret)
 			break;
 	}
+	lol_pt_batch_end(pb);
 	mmap_write_unlock(as->mm);
 	mutex_unlock(&as->lock);
 

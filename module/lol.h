@@ -149,12 +149,24 @@ void lol_as_put(struct lol_as *as);
 void lol_as_destroy_all(struct lol_guest *guest);
 
 /* pt.c: guest memory as lol-managed page tables */
+struct lol_pt_batch {
+	struct mm_struct *mm;		/* the AS's */
+	struct file *file;		/* its table's */
+	struct file *phys;
+	struct vm_area_struct *vma;	/* last chunk prefaulted into */
+	u64 zap_start, zap_end;		/* PTEs still to zap */
+	unsigned int nr_put;
+	u8 prot_ok;			/* BIT(prot): checked for this batch */
+	unsigned long put[32];		/* entries to let go after the zap */
+};
 int lol_pt_init(void);
 bool lol_pt_phys_ok(struct file *file);
 struct file *lol_pt_create(void);
 bool lol_pt_vma(struct vm_area_struct *vma, struct file *file);
-int lol_pt_apply(struct mm_struct *mm, struct file *file,
-		 const struct lol_as_op *op, struct file *phys);
+void lol_pt_batch_init(struct lol_pt_batch *b, struct mm_struct *mm,
+		       struct file *file, struct file *phys);
+int lol_pt_apply(struct lol_pt_batch *b, const struct lol_as_op *op);
+void lol_pt_batch_end(struct lol_pt_batch *b);
 unsigned long lol_pt_pages(struct file *file);
 
 /* vcpu.c */

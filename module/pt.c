@@ -154,15 +154,6 @@ static int lol_pt_writers(struct lol_pt *pt, long delta)
 	return 0;
 }
 
-/* An entry leaves the table. */
-static void lol_pt_drop(struct lol_pt *pt, unsigned long e)
-{
-	if (lol_pt_prot(e) & LOL_PROT_WRITE)
-		lol_pt_writers(pt, -1);
-	lol_pt_release(e);
-	WRITE_ONCE(pt->nr_pages, pt->nr_pages - 1);
-}
-
 static bool lol_path_noexec(const struct path *path)
 {
 	return (path->mnt->mnt_flags & MNT_NOEXEC) ||
@@ -419,44 +410,114 @@ static void lol_pt_zap(struct mm_struct *mm, struct file *file, u64 start,
 	}
 }
 
-/* Entries of [start, end) out, their PTEs gone, their pages let go. */
-static void lol_pt_unmap(struct mm_struct *mm, struct file *file, u64 start,
-			 u64 end)
+/*
+ * A batch's deferred work. A zap costs the same for one page as for many
+ * (a TLB flush, an mmu_gather), so the PTEs of nearby ops are zapped
+ * together, and the pages their entries held are let go after that zap:
+ * until then a stale PTE may still point to them. PTEs only cache the
+ * table, so zapping one that is still mapped costs a refault, nothing
+ * else.
+ */
+#define LOL_PT_ZAP_GAP	SZ_2M
+
+static void lol_pt_flush(struct lol_pt_batch *b)
 {
-	struct lol_pt *pt = file->private_data;
+	struct lol_pt *pt = b->file->private_data;
+	unsigned int i;
+
+	if (b->zap_end > b->zap_start)
+		lol_pt_zap(b->mm, b->file, b->zap_start, b->zap_end);
+	b->zap_start = b->zap_end = 0;
+	for (i = 0; i < b->nr_put; i++) {
+		if (lol_pt_prot(b->put[i]) & LOL_PROT_WRITE)
+			lol_pt_writers(pt, -1);
+		lol_pt_release(b->put[i]);
+	}
+	b->nr_put = 0;
+}
+
+static void lol_pt_zap_later(struct lol_pt_batch *b, u64 start, u64 end)
+{
+	if (b->zap_end > b->zap_start &&
+	    (start > b->zap_end + LOL_PT_ZAP_GAP ||
+	     end + LOL_PT_ZAP_GAP < b->zap_start))
+		lol_pt_flush(b);
+	if (b->zap_end > b->zap_start) {
+		b->zap_start = min(b->zap_start, start);
+		b->zap_end = max(b->zap_end, end);
+	} else {
+		b->zap_start = start;
+		b->zap_end = end;
+	}
+}
+
+/* An entry left the table; its page goes after the zap. */
+static void lol_pt_put_later(struct lol_pt_batch *b, unsigned long e)
+{
+	struct lol_pt *pt = b->file->private_data;
+
+	WRITE_ONCE(pt->nr_pages, pt->nr_pages - 1);
+	if (!(e & LOL_PT_PAGE) && !(lol_pt_prot(e) & LOL_PROT_WRITE))
+		return;
+	if (b->nr_put == ARRAY_SIZE(b->put))
+		lol_pt_flush(b);
+	b->put[b->nr_put++] = e;
+}
+
+/* Entries of [start, end) out; their PTEs and pages go with the flush. */
+static void lol_pt_unmap(struct lol_pt_batch *b, u64 start, u64 end)
+{
+	struct lol_pt *pt = b->file->private_data;
 	unsigned long idx, first = start >> PAGE_SHIFT;
 	unsigned long last = (end >> PAGE_SHIFT) - 1;
 	void *v;
 
 	if (!xa_find(&pt->xa, &first, last, XA_PRESENT))
 		return;
-	lol_pt_zap(mm, file, start, end);
+	lol_pt_zap_later(b, start, end);
 	xa_for_each_range(&pt->xa, idx, v, first, last) {
 		xa_erase(&pt->xa, idx);
-		lol_pt_drop(pt, xa_to_value(v));
+		lol_pt_put_later(b, xa_to_value(v));
 	}
 }
 
 /*
- * Fill the PTEs now: the monitor maps a page because the guest is about
- * to touch it. Best effort: a fault does the same later.
+ * Fill the PTE now: the monitor maps a page because the guest is about
+ * to touch it. Best effort: a fault does the same later (and where a
+ * stale PTE waits for the batch's zap, it is left to that).
  */
-static void lol_pt_prefault(struct mm_struct *mm, struct file *file,
-			    u64 addr, unsigned long e)
+static void lol_pt_prefault(struct lol_pt_batch *b, u64 addr,
+			    unsigned long e)
 {
-	struct vm_area_struct *vma;
+	struct vm_area_struct *vma = b->vma;
 
 	if (!(e & LOL_PT_PAGE) || !lol_pt_prot(e))
 		return;
-	vma = vma_lookup(mm, addr);
-	if (vma && lol_pt_vma(vma, file))
-		vmf_insert_pfn_prot(vma, addr, lol_pt_x(e), lol_pt_pgprot(e));
+	if (!vma || addr < vma->vm_start || addr >= vma->vm_end) {
+		vma = vma_lookup(b->mm, addr);
+		if (!vma || !lol_pt_vma(vma, b->file))
+			return;
+		b->vma = vma;
+	}
+	vmf_insert_pfn_prot(vma, addr, lol_pt_x(e), lol_pt_pgprot(e));
 }
 
-static int lol_pt_map(struct mm_struct *mm, struct file *file,
-		      const struct lol_as_op *op, struct file *phys)
+/* lol_pt_prot_ok(), once per protection and batch. */
+static int lol_pt_batch_prot_ok(struct lol_pt_batch *b, u32 prot)
 {
-	struct lol_pt *pt = file->private_data;
+	int ret;
+
+	if (b->prot_ok & BIT(prot))
+		return 0;
+	ret = lol_pt_prot_ok(b->phys, prot);
+	if (!ret)
+		b->prot_ok |= BIT(prot);
+	return ret;
+}
+
+static int lol_pt_map(struct lol_pt_batch *b, const struct lol_as_op *op)
+{
+	struct lol_pt *pt = b->file->private_data;
 	unsigned long first = op->addr >> PAGE_SHIFT;
 	unsigned long n = op->size >> PAGE_SHIFT, i, old;
 	pgoff_t pgoff = op->phys >> PAGE_SHIFT;
@@ -464,16 +525,17 @@ static int lol_pt_map(struct mm_struct *mm, struct file *file,
 	int ret;
 	void *v;
 
-	ret = lol_pt_prot_ok(phys, op->prot);
+	ret = lol_pt_batch_prot_ok(b, op->prot);
 	if (ret)
 		return ret;
 	old = lol_pt_count(pt, first, first + n - 1);
 	if (pt->nr_pages - old + n > READ_ONCE(lol_max_mappings))
 		return -ENOSPC;
 	if (!pt->phys)
-		pt->phys = get_file(phys);
+		pt->phys = get_file(b->phys);
 
-	lol_pt_unmap(mm, file, op->addr, op->addr + op->size);
+	if (old)
+		lol_pt_unmap(b, op->addr, op->addr + op->size);
 	if (op->prot & LOL_PROT_WRITE) {
 		ret = lol_pt_writers(pt, n);
 		if (ret)
@@ -495,21 +557,21 @@ static int lol_pt_map(struct mm_struct *mm, struct file *file,
 			if (op->prot & LOL_PROT_WRITE)
 				lol_pt_writers(pt, -(long)(n - i));
 			/* All or nothing, as mmap() is. */
-			lol_pt_unmap(mm, file, op->addr,
-				     op->addr + (i << PAGE_SHIFT));
+			if (i)
+				lol_pt_unmap(b, op->addr,
+					     op->addr + (i << PAGE_SHIFT));
 			return xa_err(v);
 		}
 		WRITE_ONCE(pt->nr_pages, pt->nr_pages + 1);
-		lol_pt_prefault(mm, file, op->addr + (i << PAGE_SHIFT), e);
+		lol_pt_prefault(b, op->addr + (i << PAGE_SHIFT), e);
 	}
 	return 0;
 }
 
 /* As mprotect(): the whole range must be mapped; checked first. */
-static int lol_pt_protect(struct mm_struct *mm, struct file *file,
-			  const struct lol_as_op *op)
+static int lol_pt_protect(struct lol_pt_batch *b, const struct lol_as_op *op)
 {
-	struct lol_pt *pt = file->private_data;
+	struct lol_pt *pt = b->file->private_data;
 	unsigned long first = op->addr >> PAGE_SHIFT;
 	unsigned long last = first + (op->size >> PAGE_SHIFT) - 1;
 	unsigned long idx, n = last - first + 1;
@@ -520,7 +582,7 @@ static int lol_pt_protect(struct mm_struct *mm, struct file *file,
 
 	if (lol_pt_count(pt, first, last) != n)
 		return -ENOMEM;
-	ret = lol_pt_prot_ok(pt->phys, op->prot);
+	ret = lol_pt_batch_prot_ok(b, op->prot);
 	if (ret)
 		return ret;
 	/* The writers count goes up front, and back down below. */
@@ -535,37 +597,62 @@ static int lol_pt_protect(struct mm_struct *mm, struct file *file,
 		ne = (e & ~LOL_PT_PROT) | op->prot;
 		if (ne == e)
 			continue;
-		/* A page written until now is dirtied when released. */
-		if (lol_pt_prot(e) & LOL_PROT_WRITE && e & LOL_PT_PAGE)
-			set_page_dirty_lock(pfn_to_page(lol_pt_x(e)));
 		/* Replacing a present entry allocates nothing. */
 		xa_store(&pt->xa, idx, xa_mk_value(ne), GFP_KERNEL_ACCOUNT);
 		changed = true;
 	}
-	/* Entries that were writable before, or are no longer. */
-	lol_pt_writers(pt, writers - up);
 	/* New PTEs come from the next faults. */
 	if (changed)
-		lol_pt_zap(mm, file, op->addr, op->addr + op->size);
+		lol_pt_zap_later(b, op->addr, op->addr + op->size);
+	/*
+	 * Entries no longer writable: their pages are dirtied, and the
+	 * writers count drops, only once no PTE can write them.
+	 */
+	if (!up && writers < 0) {
+		lol_pt_flush(b);
+		xa_for_each_range(&pt->xa, idx, v, first, last) {
+			unsigned long e = xa_to_value(v);
+
+			if (e & LOL_PT_PAGE)
+				set_page_dirty_lock(pfn_to_page(lol_pt_x(e)));
+		}
+	}
+	lol_pt_writers(pt, writers - up);
 	return 0;
 }
 
+void lol_pt_batch_init(struct lol_pt_batch *b, struct mm_struct *mm,
+		       struct file *file, struct file *phys)
+{
+	memset(b, 0, sizeof(*b));
+	b->mm = mm;
+	b->file = file;
+	b->phys = phys;
+}
+
 /*
- * Apply one checked op to the table of @file, whose chunks live in @mm.
- * Called with the AS lock, and mm's mmap lock for writing.
+ * Apply one checked op of the batch @b to its table. Called with the AS
+ * lock, and its mm's mmap lock for writing; lol_pt_batch_end() before
+ * that is dropped.
  */
-int lol_pt_apply(struct mm_struct *mm, struct file *file,
-		 const struct lol_as_op *op, struct file *phys)
+int lol_pt_apply(struct lol_pt_batch *b, const struct lol_as_op *op)
 {
 	switch (op->op) {
 	case LOL_AS_MAP:
-		return lol_pt_map(mm, file, op, phys);
+		return lol_pt_map(b, op);
 	case LOL_AS_UNMAP:
-		lol_pt_unmap(mm, file, op->addr, op->addr + op->size);
+		lol_pt_unmap(b, op->addr, op->addr + op->size);
 		return 0;
 	default:
-		return lol_pt_protect(mm, file, op);
+		return lol_pt_protect(b, op);
 	}
+}
+
+/* The zap and the releases still pending: no CPU can reach them after. */
+void lol_pt_batch_end(struct lol_pt_batch *b)
+{
+	lol_pt_flush(b);
+	b->vma = NULL;
 }
 
 /*
