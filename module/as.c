@@ -281,8 +281,10 @@ int lol_as_ops(struct lol_guest *guest, struct lol_as_batch __user *ubatch)
 			goto out_put;
 	}
 
-	mutex_lock(&as->lock);
 	lol_pt_batch_init(pb, as->mm, as->pt, phys);
+	for (i = 0; i < batch.nr_ops; i++)
+		lol_pt_batch_check(pb, &ops[i]);
+	mutex_lock(&as->lock);
 	mmap_write_lock(as->mm);
 	for (i = 0; i < batch.nr_ops; i++) {
 		const struct lol_as_op *op = &ops[i];

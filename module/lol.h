@@ -156,7 +156,8 @@ struct lol_pt_batch {
 	struct vm_area_struct *vma;	/* last chunk prefaulted into */
 	u64 zap_start, zap_end;		/* PTEs still to zap */
 	unsigned int nr_put;
-	u8 prot_ok;			/* BIT(prot): checked for this batch */
+	u8 prot_checked;		/* BIT(prot): prot_err[prot] is set */
+	int prot_err[8];		/* what the phys file allows */
 	unsigned long put[32];		/* entries to let go after the zap */
 };
 int lol_pt_init(void);
@@ -165,6 +166,7 @@ struct file *lol_pt_create(void);
 bool lol_pt_vma(struct vm_area_struct *vma, struct file *file);
 void lol_pt_batch_init(struct lol_pt_batch *b, struct mm_struct *mm,
 		       struct file *file, struct file *phys);
+void lol_pt_batch_check(struct lol_pt_batch *b, const struct lol_as_op *op);
 int lol_pt_apply(struct lol_pt_batch *b, const struct lol_as_op *op);
 void lol_pt_batch_end(struct lol_pt_batch *b);
 unsigned long lol_pt_pages(struct file *file);

@@ -502,17 +502,24 @@ static void lol_pt_prefault(struct lol_pt_batch *b, u64 addr,
 	vmf_insert_pfn_prot(vma, addr, lol_pt_x(e), lol_pt_pgprot(e));
 }
 
-/* lol_pt_prot_ok(), once per protection and batch. */
+/*
+ * lol_pt_prot_ok() once per protection and batch, before the mmap lock is
+ * taken: the LSM and IMA hooks expect to run without it, as they do in
+ * mmap(). A seal added after this is still caught by lol_pt_writers().
+ */
+void lol_pt_batch_check(struct lol_pt_batch *b, const struct lol_as_op *op)
+{
+	if (!b->phys || op->op == LOL_AS_UNMAP || b->prot_checked & BIT(op->prot))
+		return;
+	b->prot_checked |= BIT(op->prot);
+	b->prot_err[op->prot] = lol_pt_prot_ok(b->phys, op->prot);
+}
+
 static int lol_pt_batch_prot_ok(struct lol_pt_batch *b, u32 prot)
 {
-	int ret;
-
-	if (b->prot_ok & BIT(prot))
-		return 0;
-	ret = lol_pt_prot_ok(b->phys, prot);
-	if (!ret)
-		b->prot_ok |= BIT(prot);
-	return ret;
+	if (WARN_ON_ONCE(!(b->prot_checked & BIT(prot))))
+		return -EPERM;
+	return b->prot_err[prot];
 }
 
 static int lol_pt_map(struct lol_pt_batch *b, const struct lol_as_op *op)
