@@ -73,12 +73,14 @@ int lol_mm_init(void)
 		pr_warn("cannot resolve switch_mm_irqs_off\n");
 		return -ENOENT;
 	}
+#ifdef CONFIG_SECURITY
 	lol_security_mmap_file_fn =
 		(void *)lol_lookup_symbol("security_mmap_file");
 	if (!lol_security_mmap_file_fn) {
 		pr_warn("cannot resolve security_mmap_file\n");
 		return -ENOENT;
 	}
+#endif
 	lol_membarrier_fn =
 		(void *)lol_lookup_symbol("membarrier_update_current_mm");
 	return 0;
@@ -222,6 +224,9 @@ void lol_mm_switch(struct mm_struct *from, struct mm_struct *to)
  */
 int lol_mm_may_map(struct file *file, unsigned long prot)
 {
+	/* Without CONFIG_SECURITY, mmap() has no such check either. */
+	if (!IS_ENABLED(CONFIG_SECURITY))
+		return 0;
 	if (!lol_security_mmap_file_fn)
 		return -EPERM;
 	return lol_security_mmap_file_fn(file, prot, MAP_SHARED);
