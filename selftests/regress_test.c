@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * regress_test: minimal reproducers of bugs found by lol-fuzz
- * (userspace/tools/lol-fuzz.c, make fuzz) and by testing lol as an
+ * (userspace/tools/fuzz/, make fuzz) and by testing lol as an
  * outside monitor author would. One TEST per bug, named after what the
  * guest or the monitor does; the comment says what went wrong.
  * A failing run here usually shows in the kernel log (KASAN, an oops, a
