@@ -820,7 +820,7 @@ LOL_GUEST_ASM(bound_loop,
 /* One reflected exit of @v; 0, an errno, or 1000 + the exit reason. */
 static int bound_exit(struct lol_vcpu *v)
 {
-	v->run->regs.rax = 0;
+	lol_ret(v->run) = 0;
 	if (lol_run(v->fd) < 0)
 		return errno;
 	if (v->run->exit_reason != LOL_EXIT_SYSCALL ||
