@@ -71,8 +71,7 @@ LOL_GUEST_ASM(store,
 	"syscall\n\t"
 	"ud2\n");
 
-/* jmp *rdi */
-LOL_GUEST_ASM(jump, "jmp *%rdi\n");
+/* jmp *rdi: lib's lol_stub_jump; spinning: lol_stub_spin. */
 
 LOL_GUEST_ASM(undefined, "ud2\n");
 
@@ -105,7 +104,6 @@ LOL_GUEST_ASM(segbase,
 	"syscall\n\t"
 	"ud2\n");
 
-LOL_GUEST_ASM(spin, "1: jmp 1b\n");
 
 /* rdi = xmm0; xmm1 = rsi; syscall(6) */
 LOL_GUEST_ASM(xmm,
@@ -356,7 +354,7 @@ TEST_F(guest, fault_write_read_only)
 TEST_F(guest, fault_exec)
 {
 	REQUIRE_RUN();
-	LOAD(jump);
+	LOAD(lol_stub_jump);
 	lol_arg0(self->run) = DATA_GVA;
 	EXPECT_EXIT(LOL_EXIT_FAULT);
 	EXPECT_EQ(DATA_GVA, self->run->fault.addr);
@@ -569,7 +567,7 @@ TEST_F_TIMEOUT(guest, kick_running, 60)
 
 	REQUIRE_RUN();
 	LOL_REQUIRE_CAP(self->vm.sys, LOL_CAP_KICK);
-	LOAD(spin);
+	LOAD(lol_stub_spin);
 	ASSERT_EQ(0, pthread_create(&t, NULL, kick_thread, &k));
 	ret = lol_run(self->vcpu.fd);
 	err = errno;
@@ -602,7 +600,7 @@ TEST_F_TIMEOUT(guest, signal_interrupts, 60)
 
 	REQUIRE_RUN();
 	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
-	LOAD(spin);
+	LOAD(lol_stub_spin);
 	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
 	ret = lol_run(self->vcpu.fd);
 	err = errno;
@@ -672,7 +670,7 @@ TEST_F_TIMEOUT(guest, user_sigsegv_is_intr, 60)
 
 	REQUIRE_RUN();
 	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, NULL));
-	LOAD(spin);
+	LOAD(lol_stub_spin);
 	ASSERT_EQ(0, pthread_create(&t, NULL, segv_thread, &s));
 	ret = lol_run(self->vcpu.fd);
 	err = errno;
@@ -749,7 +747,7 @@ TEST_F_TIMEOUT(guest, busy_and_destroyed_as, 60)
 	fpu = LOL_REQUIRE_CAP(self->vm.sys, LOL_CAP_FPU);
 	buf = calloc(1, fpu);
 	ASSERT_NE(NULL, buf);
-	LOAD(spin);
+	LOAD(lol_stub_spin);
 	ASSERT_EQ(0, pthread_create(&t, NULL, run_thread, &r));
 	/*
 	 * Wait until the other thread is in the guest, asking with

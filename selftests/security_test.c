@@ -84,7 +84,6 @@
 LOL_GUEST_ASM(s_read, "mov (%rdi), %rsi\n\tmov $500, %eax\n\tsyscall\n\tud2\n");
 /* *(rdi) = 0x5a; syscall(501) */
 LOL_GUEST_ASM(s_write, "movq $0x5a, (%rdi)\n\tmov $501, %eax\n\tsyscall\n\tud2\n");
-LOL_GUEST_ASM(s_jump, "jmp *%rdi\n");
 /* syscall with the registers the test set */
 LOL_GUEST_ASM(s_syscall, "syscall\n\tud2\n");
 LOL_GUEST_ASM(s_int80, "int $0x80\n\tud2\n");
@@ -96,7 +95,6 @@ LOL_GUEST_ASM(s_native_call,
 	"mov $500, %eax\n\t"
 	"syscall\n\t"
 	"ud2\n");
-LOL_GUEST_ASM(s_spin, "1: jmp 1b\n");
 /* Writes every page of [rdi, rsi); syscall(500); then spins. */
 LOL_GUEST_ASM(s_touch,
 	"1: mov %rdi, (%rdi)\n\t"
@@ -628,7 +626,7 @@ TEST_F(g, probes)
 			else if (kind == 1)
 				LOAD(s_write);
 			else
-				LOAD(s_jump);
+				LOAD(lol_stub_jump);
 			lol_arg0(self->run) = probes[i].addr;
 			x = RUN();
 			EXPECT_TRUE(x == LOL_EXIT_FAULT || x == LOL_EXIT_TRAP)
@@ -847,7 +845,7 @@ TEST_F_TIMEOUT(g, maps_of_guest_thread, 60)
 	REQUIRE_RUN();
 	fpu = LOL_REQUIRE_CAP(self->g.vm.sys, LOL_CAP_FPU);
 	LOL_REQUIRE_CAP(self->g.vm.sys, LOL_CAP_KICK);
-	LOAD(s_spin);
+	LOAD(lol_stub_spin);
 	ASSERT_EQ(0, pthread_create(&t, NULL, spin_thread, &s));
 	ASSERT_TRUE(wait_in_guest(self->g.vcpu.fd, fpu));
 
@@ -937,7 +935,7 @@ TEST_F_TIMEOUT(node, nondumpable_monitor_in_guest, 60)
 			/* Dumpable during setup (setuid made it not), then not. */
 			CHILD_CHECK(!prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable");
 			CHILD_CHECK(mg_create(&g, PHYS_PAGES) == 0, "guest");
-			MG_LOAD(&g, s_spin);
+			MG_LOAD(&g, lol_stub_spin);
 			CHILD_CHECK(!prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable");
 			monitor_secret = ~PAT;
 			CHILD_CHECK(write(p[1], "x", 1) == 1, "pipe");
