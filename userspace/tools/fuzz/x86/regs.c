@@ -104,11 +104,21 @@ void ptrace_poke(pid_t tid, struct rng *rr)
 
 	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0 && chance(rr, 30)) {
 		switch (below(rr, 5)) {
-		case 0: regs.rip = rval(rr); break;
-		case 1: regs.cs = pick_sel(rr); break;
-		case 2: regs.eflags ^= 0x100; break;
-		case 3: regs.rax = rval(rr); break;
-		default: regs.orig_rax = rval(rr); break;
+		case 0:
+			regs.rip = rval(rr);
+			break;
+		case 1:
+			regs.cs = pick_sel(rr);
+			break;
+		case 2:
+			regs.eflags ^= 0x100;
+			break;
+		case 3:
+			regs.rax = rval(rr);
+			break;
+		default:
+			regs.orig_rax = rval(rr);
+			break;
 		}
 		ptrace(PTRACE_SETREGS, tid, 0, &regs);
 	}
