@@ -52,10 +52,8 @@ lol_no_args "$@"
 
 lol_env
 kernel=$(lol_kernel)
-module=${LOL_MODULE:-$LOL_ROOT/lol.ko}
-[ -f "$module" ] || lol_die "no module at $module (make module)"
+module=$(lol_module "$kernel")
 [ -x "$BUILD/bin/lol-bench" ] || lol_die "no $BUILD/bin/lol-bench (make userspace)"
-lol_check_module_matches "$module" "$kernel"
 
 clocks=${LOL_BENCH_CLOCKS:-}
 if [ -z "$clocks" ]; then
@@ -80,22 +78,17 @@ for clock in $clocks; do
 	out=$BUILD/bench/$clock
 	log=$out/console.log
 	rm -rf "$out"
-	mkdir -p "$out/payload/lol/bin"
-	cp "$module" "$out/payload/lol.ko"
-	cp -a "$BUILD/bin/." "$out/payload/lol/bin/"
+	lol_payload "$out/payload" "$module"
 	case $clock in
 	icount) vmargs=(--icount); label="TCG -icount shift=0 (1 vCPU; ns = instructions)" ;;
 	tcg) vmargs=(--accel tcg --smp "$smp"); label="TCG wall clock ($smp vCPU$plural)" ;;
 	kvm) vmargs=(--accel kvm --smp "$smp"); label="KVM ($smp vCPU$plural)" ;;
 	*) lol_die "unknown clock '$clock' (icount, tcg, kvm)" ;;
 	esac
-	{
-		printf 'LOL_MODULE_PARAMS=%q\n' "${LOL_MODULE_PARAMS:-}"
-		printf 'LOL_ACCEL=%q\n' "$label"
-		printf 'LOL_BENCH_ARGS=%q\n' "${LOL_BENCH_ARGS:---quick}"
-	} >"$out/payload/lol/env"
-	"$LOL_QEMU_DIR/mkinitramfs.sh" -o "$out/initramfs.cpio" \
-		-s "$LOL_QEMU_DIR/guest-bench.sh" -p "$out/payload"
+	lol_env_file "$out/payload/lol/env" \
+		"LOL_MODULE_PARAMS=${LOL_MODULE_PARAMS:-}" "LOL_ACCEL=$label" \
+		"LOL_BENCH_ARGS=${LOL_BENCH_ARGS:---quick}"
+	lol_initramfs "$out/initramfs.cpio" guest-bench.sh "$out/payload"
 
 	lol_msg "bench: $label, log $log"
 	filter='
@@ -103,18 +96,14 @@ for clock in $clocks; do
 		/^LOL-BENCH-JSON-END/ { skip = 0; next }
 		/^LOL-DMESG-BEGIN/ { skip = 1; next }
 		!skip && !/\[ *[0-9]+\.[0-9]+\]/ && !/^LOL-/ { print; fflush() }'
-	set +e
-	"$LOL_QEMU_DIR/run-vm.sh" --kernel "$kernel" --initrd "$out/initramfs.cpio" \
-		"${vmargs[@]}" --timeout "${LOL_TIMEOUT:-1200}" --log "$log" |
-		lol_awk_stream "$filter"
-	vm_rc=${PIPESTATUS[0]}
-	set -e
+	lol_vm "$filter" -- --kernel "$kernel" --initrd "$out/initramfs.cpio" \
+		"${vmargs[@]}" --timeout "${LOL_TIMEOUT:-1200}" --log "$log"
 
 	if [ "$vm_rc" -ne 0 ] || ! grep -q '^LOL-GUEST-EXIT: rc=0$' "$log"; then
 		lol_warn "$clock run failed (VM status $vm_rc, see $log)"
 		fail=1
 	fi
-	if ! awk -v mode=kernel -f "$LOL_QEMU_DIR/check.awk" "$log"; then
+	if ! lol_kernel_ok "$log"; then
 		lol_warn "the kernel logged problems during the $clock run (see $log)"
 		fail=1
 	fi

@@ -62,20 +62,15 @@ lol_msg "check-debug: kernel and module ready after $((SECONDS - t0)) s"
 # The payload: the selftests as they are, plus the fuzz step.
 out=$BUILD/check-debug
 rm -rf "${out:?}/selftests" "${out:?}/bin" "${out:?}/lib"
-mkdir -p "$out/selftests" "$out/bin"
-(cd "$tdir" && find . -type f ! -name '*.o' ! -name '*.d' ! -name '*.a' -print0 |
-	cpio --null -pdm --quiet "$out/selftests")
+mkdir -p "$out/bin"
+lol_copy_tests "$tdir" "$out/selftests"
 [ -d "$BUILD/bin" ] && cp -a "$BUILD/bin/." "$out/bin/"
 if [ -d "$BUILD/lib" ]; then
 	mkdir -p "$out/lib"
 	cp -a "$BUILD/lib/." "$out/lib/"
 fi
 
-if [ -n "${LOL_TESTS:-}" ]; then
-	read -r -a tests <<<"$LOL_TESTS"
-else
-	mapfile -t tests < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$tdir/tests.list")
-fi
+mapfile -t tests < <(lol_test_names "$tdir")
 # dkms_test.sh loads lol.ko as DKMS builds it for Debian's kernel (make
 # check); there is no DKMS build for the debug kernel.
 for i in "${!tests[@]}"; do
@@ -87,8 +82,7 @@ tests=("${tests[@]}")
 if [ "$fuzz_seconds" -gt 0 ]; then
 	args=(--seconds "$fuzz_seconds")
 	[ -n "$fuzz_seed" ] && args+=(--seed "$fuzz_seed")
-	cp "$LOL_ROOT/scripts/fuzz-guest.sh" "$out/selftests/fuzz"
-	printf '%s\n' "${args[*]}" >"$out/selftests/fuzz.args"
+	lol_fuzz_test "$out/selftests" "${args[@]}"
 	# Before module_test: it unloads and reloads lol.ko and stays last.
 	with=()
 	for t in "${tests[@]}"; do
@@ -101,14 +95,7 @@ fi
 printf '%s\n' "${tests[@]}" >"$out/selftests/tests.list"
 
 # Per-test timeout: the selftests' own, but long enough for the fuzz step.
-tt=300
-for s in "$tdir/settings" "$LOL_ROOT/selftests/settings"; do
-	if [ -f "$s" ]; then
-		v=$(sed -n 's/^[[:space:]]*timeout[[:space:]]*=[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$s" | tail -n1)
-		[ -n "$v" ] && tt=$v
-		break
-	fi
-done
+tt=$(lol_settings_timeout "$tdir")
 [ "$tt" -lt $((fuzz_seconds + 300)) ] && tt=$((fuzz_seconds + 300))
 
 lol_msg "check-debug: ${#tests[@]} test(s): ${tests[*]}"

@@ -43,23 +43,17 @@ lol_no_args "$@"
 
 lol_env
 kernel=$(lol_kernel)
-module=${LOL_MODULE:-$LOL_ROOT/lol.ko}
+module=$(lol_module "$kernel")
 tdir=$BUILD/selftests
 out=$BUILD/check
 smp=${LOL_SMP:-2}
 vm_timeout=${LOL_TIMEOUT:-2700}
 
-[ -f "$module" ] || lol_die "no module at $module (make module)"
-lol_check_module_matches "$module" "$kernel"
-
 # Tests: LOL_TESTS, else tests.list (one basename a line; # comments).
-if [ -n "${LOL_TESTS:-}" ]; then
-	read -r -a tests <<<"$LOL_TESTS"
-elif [ -f "$tdir/tests.list" ]; then
-	mapfile -t tests < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$tdir/tests.list")
-else
+if [ -z "${LOL_TESTS:-}" ] && ! [ -f "$tdir/tests.list" ]; then
 	lol_die "no $tdir/tests.list (make selftests)"
 fi
+mapfile -t tests < <(lol_test_names "$tdir")
 for t in "${tests[@]}"; do
 	case $t in
 	*/* | .*) lol_die "bad test name '$t'" ;;
@@ -86,27 +80,13 @@ if [[ " ${tests[*]} " == *" dkms_test.sh "* ]]; then
 fi
 
 # Per-test timeout: kselftest's `settings` file (timeout=N).
-test_timeout=300
-for s in "$tdir/settings" "$LOL_ROOT/selftests/settings"; do
-	if [ -f "$s" ]; then
-		v=$(sed -n 's/^[[:space:]]*timeout[[:space:]]*=[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$s" | tail -n1)
-		[ -n "$v" ] && test_timeout=$v
-		break
-	fi
-done
-test_timeout=${LOL_TEST_TIMEOUT:-$test_timeout}
+test_timeout=${LOL_TEST_TIMEOUT:-$(lol_settings_timeout "$tdir")}
 
 # Payload: /lol.ko, /lol/tests (the whole selftests output dir, so helper
 # files are there too), /lol/bin, /lol/lib, /lol/env, /lol/dkms (the DKMS
 # install tree, lib/modules/$KVER, and its lol.ko's build id).
-rm -rf "$out/payload"
-mkdir -p "$out/payload/lol/tests" "$out/payload/lol/bin"
-cp "$module" "$out/payload/lol.ko"
-(cd "$tdir" && find . -type f ! -name '*.o' ! -name '*.d' ! -name '*.a' -print0 |
-	cpio --null -pdm --quiet "$out/payload/lol/tests")
-if [ -d "$BUILD/bin" ]; then
-	cp -a "$BUILD/bin/." "$out/payload/lol/bin/"
-fi
+lol_payload "$out/payload" "$module"
+lol_copy_tests "$tdir" "$out/payload/lol/tests"
 # The guest (make guest): UML, the guest programs, the root's init files.
 if [ -x "$BUILD/guest/linux" ]; then
 	lol_guest_payload "$out/payload/lol/guest"
@@ -121,20 +101,17 @@ if [ -d "$BUILD/lib" ] && compgen -G "$BUILD/lib/*.so*" >/dev/null; then
 	mkdir -p "$out/payload/lol/lib"
 	cp -a "$BUILD/lib/"*.so* "$out/payload/lol/lib/"
 fi
-{
-	printf 'LOL_TEST_LIST=%q\n' "${tests[*]}"
-	printf 'LOL_TEST_TIMEOUT=%q\n' "$test_timeout"
-	printf 'LOL_MODULE_PARAMS=%q\n' "${LOL_MODULE_PARAMS:-}"
-	printf 'LOL_DKMS_STATUS=%q\n' "$dkms_status"
-} >"$out/payload/lol/env"
+lol_env_file "$out/payload/lol/env" "LOL_TEST_LIST=${tests[*]}" \
+	"LOL_TEST_TIMEOUT=$test_timeout" \
+	"LOL_MODULE_PARAMS=${LOL_MODULE_PARAMS:-}" \
+	"LOL_DKMS_STATUS=$dkms_status"
 
-"$LOL_QEMU_DIR/mkinitramfs.sh" -o "$out/initramfs.cpio" \
-	-s "$LOL_QEMU_DIR/guest-check.sh" -p "$out/payload"
+lol_initramfs "$out/initramfs.cpio" guest-check.sh "$out/payload"
 
 accel=$(lol_pick_accel "$kernel")
 case $accel in
-kvm) cpu="host,-arch-capabilities" ;;
-*) cpu=max ;;
+kvm) cpu=$LOL_VM_CPU_KVM ;;
+*) cpu=$LOL_VM_CPU_TCG ;;
 esac
 log=$out/console.log
 lol_msg "kernel $kernel ($(lol_bzimage_version "$kernel"))"
@@ -144,18 +121,12 @@ lol_msg "console log: $log"
 
 trap 'echo "lol: interrupted" >&2; exit 130' INT TERM
 start=$SECONDS
-set +e
+filter=(-v mode=stream -f "$LOL_QEMU_DIR/check.awk")
 if [ "${LOL_VERBOSE:-0}" = 1 ]; then
-	"$LOL_QEMU_DIR/run-vm.sh" --kernel "$kernel" --initrd "$out/initramfs.cpio" \
-		--accel "$accel" --smp "$smp" --timeout "$vm_timeout" --log "$log"
-	vm_rc=$?
-else
-	"$LOL_QEMU_DIR/run-vm.sh" --kernel "$kernel" --initrd "$out/initramfs.cpio" \
-		--accel "$accel" --smp "$smp" --timeout "$vm_timeout" --log "$log" |
-		lol_awk_stream -v mode=stream -f "$LOL_QEMU_DIR/check.awk"
-	vm_rc=${PIPESTATUS[0]}
+	filter=()
 fi
-set -e
+lol_vm "${filter[@]}" -- --kernel "$kernel" --initrd "$out/initramfs.cpio" \
+	--accel "$accel" --smp "$smp" --timeout "$vm_timeout" --log "$log"
 lol_msg "VM ran $((SECONDS - start)) s (exit $vm_rc)"
 
 awk -v mode=final -v expected="${tests[*]}" -v vm_rc="$vm_rc" \

@@ -63,15 +63,13 @@ done
 
 lol_env
 kernel=$(lol_kernel)
-module=${LOL_MODULE:-$LOL_ROOT/lol.ko}
+module=$(lol_module "$kernel")
 g=$BUILD/guest
 out=$BUILD/demo
 log=$out/console.log
-[ -f "$module" ] || lol_die "no module at $module (make module)"
 [ -x "$BUILD/bin/lol-run" ] || lol_die "no $BUILD/bin/lol-run (make userspace)"
 [ -x "$g/linux" ] && [ -x "$g/lol-guest-bench" ] || lol_die "no guest in $g (make guest)"
 command -v gnuplot >/dev/null || lol_die "no gnuplot (make deps installs gnuplot-nox)"
-lol_check_module_matches "$module" "$kernel"
 
 case $quick in
 1) gbargs="-r 3 -n 0.2" estimate="about 2 minutes" ;;
@@ -84,17 +82,13 @@ tcg) vmargs=(--accel tcg --smp 1); label="QEMU TCG wall clock, 1 vCPU (page-tabl
 esac
 
 rm -rf "$out"
-mkdir -p "$out/payload/lol/bin" "$out/payload/lol/guest" "$out/payload/lol/tests"
-cp "$module" "$out/payload/lol.ko"
-cp -a "$BUILD/bin/." "$out/payload/lol/bin/"
+lol_payload "$out/payload" "$module"
 lol_guest_payload "$out/payload/lol/guest"
+mkdir -p "$out/payload/lol/tests"
 install -m 0755 "$LOL_ROOT/selftests/guest_test.sh" "$out/payload/lol/tests/"
-{
-	printf 'LOL_MODULE_PARAMS=%q\n' "${LOL_MODULE_PARAMS:-}"
-	printf 'LOL_GB_ARGS=%q\n' "$(echo "$gbargs" | tr ' ' ',')"
-} >"$out/payload/lol/env"
-"$LOL_QEMU_DIR/mkinitramfs.sh" -o "$out/initramfs.cpio" \
-	-s "$LOL_QEMU_DIR/guest-demo.sh" -p "$out/payload"
+lol_env_file "$out/payload/lol/env" "LOL_MODULE_PARAMS=${LOL_MODULE_PARAMS:-}" \
+	"LOL_GB_ARGS=$(echo "$gbargs" | tr ' ' ',')"
+lol_initramfs "$out/initramfs.cpio" guest-demo.sh "$out/payload"
 
 lol_msg "demo: $label"
 lol_msg "demo: lol-guest-bench $gbargs, three ways; this takes $estimate"
@@ -128,19 +122,15 @@ filter='
 		if ($0 ~ /"error"/) { m = $0; sub(/.*"error": "/, "", m); sub(/".*/, "", m); m = "ERROR: " m; u = "" }
 		printf "lol: demo: %s   %-7s %-15s %s %s\n", el(), $2, b, m, u; fflush()
 	}'
-set +e
-"$LOL_QEMU_DIR/run-vm.sh" --kernel "$kernel" --initrd "$out/initramfs.cpio" \
-	"${vmargs[@]}" --timeout "${LOL_TIMEOUT:-3600}" --log "$log" |
-	lol_awk_stream "$filter"
-vm_rc=${PIPESTATUS[0]}
-set -e
+lol_vm "$filter" -- --kernel "$kernel" --initrd "$out/initramfs.cpio" \
+	"${vmargs[@]}" --timeout "${LOL_TIMEOUT:-3600}" --log "$log"
 wall=$((SECONDS - start))
 
 fail=0
 [ "$vm_rc" = 0 ] || { lol_warn "VM exited with status $vm_rc (see $log)"; fail=1; }
 grep -q '^LOL-DEMO-RC: 0$' "$log" ||
 	{ lol_warn "demo failed in the VM: $(grep -m1 '^LOL-DEMO' "$log" || echo 'did not finish') (see $log)"; fail=1; }
-awk -v mode=kernel -f "$LOL_QEMU_DIR/check.awk" "$log" ||
+lol_kernel_ok "$log" ||
 	{ lol_warn "the kernel logged problems (see $log)"; fail=1; }
 
 # The results: table, JSON, chart data.

@@ -75,8 +75,7 @@ cp "$fuzz" "$out/bin/"
 args=(--seconds "$seconds" --threads "$threads")
 [ -n "$seed" ] && args+=(--seed "$seed")
 args+=("${extra[@]}")
-cp "$LOL_ROOT/scripts/fuzz-guest.sh" "$out/selftests/fuzz"
-printf '%s\n' "${args[*]}" >"$out/selftests/fuzz.args"
+lol_fuzz_test "$out/selftests" "${args[@]}"
 echo fuzz >"$out/selftests/tests.list"
 
 kname=${LOL_KERNEL:-the Debian kernel}

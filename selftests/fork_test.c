@@ -153,16 +153,16 @@ TEST_F(forked, run_page_not_inherited)
 {
 	const __u64 rip = 0x400000;
 
-	self->run->regs.rip = rip;
+	lol_pc(self->run) = rip;
 	EXPECT_ERRNO(EINVAL, madvise(self->run, self->run_size, MADV_DOFORK));
 	IN_CHILD({
 		/* msync() fails with ENOMEM on an unmapped range. */
 		EXPECT_ERRNO(ENOMEM, msync(self->run, self->run_size,
 					   MS_ASYNC));
 		if (msync(self->run, self->run_size, MS_ASYNC) == 0)
-			self->run->regs.rip = 0xdead000;
+			lol_pc(self->run) = 0xdead000;
 	});
-	EXPECT_EQ(rip, self->run->regs.rip);
+	EXPECT_EQ(rip, lol_pc(self->run));
 	/* The parent's own mapping is untouched. */
 	EXPECT_EQ(0, msync(self->run, self->run_size, MS_ASYNC));
 }

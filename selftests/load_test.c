@@ -190,7 +190,7 @@ static void *vcpu_thread(void *p)
 					VFAIL(s, "syscall %lu: guest counter %llu",
 					      counter,
 					      (unsigned long long)run->syscall.args[0]);
-				run->regs.rax = 3 * counter + 1;
+				lol_ret(run) = 3 * counter + 1;
 				counter++;
 				s->syscalls++;
 				break;
@@ -240,7 +240,7 @@ static void *vcpu_thread(void *p)
 		default:
 			VFAIL(s, "exit %s at 0x%llx (vector %u)",
 			      lol_exit_name(run->exit_reason),
-			      (unsigned long long)run->regs.rip, run->trap.vector);
+			      (unsigned long long)lol_pc(run), run->trap.vector);
 		}
 	}
 	return NULL;
@@ -298,9 +298,9 @@ static int worker_main(struct stats *st, int w, const struct config *c)
 		LOL_VM_LOAD_ASM(&wk.vm, 0, load_touch);
 		run = wk.vcpu[0].run;
 		lol_vcpu_set_entry(&wk.vcpu[0], wk.as, CODE_GVA, 0);
-		run->regs.rdi = BULK_GVA;
-		run->regs.rsi = BULK_GVA + c->bulk;
-		run->regs.rdx = 16 * PAGE;
+		lol_arg0(run) = BULK_GVA;
+		lol_arg1(run) = BULK_GVA + c->bulk;
+		lol_arg2(run) = 16 * PAGE;
 		if (lol_run(wk.vcpu[0].fd) || run->exit_reason != LOL_EXIT_SYSCALL ||
 		    run->syscall.nr != 502)
 			WFAIL("bulk touch: %s, exit %s", lol_errno_name(errno),

@@ -144,10 +144,10 @@ TEST_F(vcpu, per_vcpu)
 	ASSERT_NE(NULL, a);
 	b = lol_map_run(vcpu2, self->size);
 	ASSERT_NE(NULL, b);
-	a->regs.rax = 1;
-	b->regs.rax = 2;
-	EXPECT_EQ(1, a->regs.rax);
-	EXPECT_EQ(2, b->regs.rax);
+	lol_ret(a) = 1;
+	lol_ret(b) = 2;
+	EXPECT_EQ(1, lol_ret(a));
+	EXPECT_EQ(2, lol_ret(b));
 	munmap(b, self->size);
 	munmap(a, self->size);
 	close(vcpu2);

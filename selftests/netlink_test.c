@@ -44,8 +44,7 @@
 LOL_GUEST_ASM(nl_syscall_loop, "1: mov $39, %eax\n\tsyscall\n\tjmp 1b\n");
 /* A load from an unmapped page: one LOL_EXIT_FAULT per LOL_RUN. */
 LOL_GUEST_ASM(nl_fault, "mov 0x10000000, %rax\n\tud2\n");
-/* Spins in guest mode until killed. */
-LOL_GUEST_ASM(nl_spin, "1: jmp 1b\n");
+/* Spinning in guest mode until killed: lib's lol_stub_spin. */
 
 /* ---- a minimal generic netlink client ---------------------------------- */
 
@@ -499,7 +498,7 @@ TEST_F(nl, guest_attributes)
 	int i;
 
 	load_stub(_metadata, &self->vm, &self->vcpu, self->as,
-		  nl_spin_start, LOL_GUEST_SIZE(nl_spin));
+		  lol_stub_spin_start, LOL_GUEST_SIZE(lol_stub_spin));
 	ASSERT_SYSCALL(lol_vm_map(&self->vm, self->as, 0x800000, 4096,
 				  2 * 4096, LOL_PROT_READ));
 	ASSERT_EQ(0, dump_guests(&self->nl, &gs));
@@ -533,7 +532,7 @@ TEST_F(nl, get_one_guest)
 	__u32 bad = 0x7fffffff;
 
 	load_stub(_metadata, &self->vm, &self->vcpu, self->as,
-		  nl_spin_start, LOL_GUEST_SIZE(nl_spin));
+		  lol_stub_spin_start, LOL_GUEST_SIZE(lol_stub_spin));
 	nl_init(&m, self->nl.family, LOL_CMD_GET_GUEST, 0);
 	nl_put(&m, LOL_A_GUEST_ID, &self->id, sizeof(self->id));
 	ASSERT_EQ(0, nl_request(&self->nl, &m, guests_cb, &one));
@@ -576,7 +575,7 @@ TEST_F(nl, events)
 
 		if (lol_vm_create(&vm, 4096) || lol_vm_add_vcpu(&vm, 0, &vcpu) ||
 		    lol_vm_new_as(&vm, &as) ||
-		    LOL_VM_LOAD_ASM(&vm, 0, nl_spin) ||
+		    LOL_VM_LOAD_ASM(&vm, 0, lol_stub_spin) ||
 		    lol_vm_map(&vm, as, CODE_GVA, 0, 4096,
 			       LOL_PROT_READ | LOL_PROT_EXEC))
 			_exit(2);

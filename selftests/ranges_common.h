@@ -300,7 +300,7 @@ void rt_upcall_c(void)
 	up.last_exit = run->exit_reason;
 	up.last_nr_exits = run->nr_exits;
 	up.count++;
-	run->regs.rax = up.emulate ? up.emulate(run) : rt_passthrough(run);
+	lol_ret(run) = up.emulate ? up.emulate(run) : rt_passthrough(run);
 	errno = saved_errno;
 	ioctl(up.vcpu, LOL_RESUME, 0UL);
 	/* Only on failure: nowhere to go back to. */

@@ -201,8 +201,8 @@ FIXTURE_TEARDOWN(guest)
 	EXPECT_EXIT(LOL_EXIT_SYSCALL);					\
 	EXPECT_EQ((__u64)(nr_), RUN_->syscall.nr);			\
 	EXPECT_EQ((__u64)(ip_), RUN_->syscall.ip);			\
-	EXPECT_EQ((__u64)(ip_) + 2, RUN_->regs.rip);			\
-	EXPECT_EQ((__u64)(nr_), RUN_->regs.rax);			\
+	EXPECT_EQ((__u64)(ip_) + 2, lol_pc(RUN_));			\
+	EXPECT_EQ((__u64)(nr_), lol_ret(RUN_));			\
 } while (0)
 
 static int set1(int fd, __u32 def, __u64 ip, __u32 action, __u32 rflags)
@@ -222,7 +222,7 @@ TEST_F(guest, no_table_reflects_everything)
 	LOAD(gp500);
 	EXPECT_SYSCALL_AT(39, GP1);
 	/* Skip it with a made-up result: the next one exits too. */
-	RUN_->regs.rax = 1234;
+	lol_ret(RUN_) = 1234;
 	EXPECT_SYSCALL_AT(500, GP2);
 	EXPECT_EQ(1234, RUN_->syscall.args[0]);
 }
@@ -247,10 +247,10 @@ TEST_F(guest, reflect_range)
 	ASSERT_EQ(0, set1(self->g.vcpu.fd, LOL_RANGE_NATIVE, SA,
 			  LOL_RANGE_REFLECT, 0));
 	LOAD(sys500);
-	RUN_->regs.rax = 1000;
-	RUN_->regs.rdi = 11;
-	RUN_->regs.rsi = 22;
-	RUN_->regs.rdx = 33;
+	lol_ret(RUN_) = 1000;
+	lol_arg0(RUN_) = 11;
+	lol_arg1(RUN_) = 22;
+	lol_arg2(RUN_) = 33;
 	RUN_->regs.r10 = 44;
 	RUN_->regs.r8 = 55;
 	RUN_->regs.r9 = 66;
@@ -267,12 +267,12 @@ TEST_F(guest, reflect_range)
 	EXPECT_EQ(66, RUN_->syscall.args[5]);
 	EXPECT_EQ(0x1212, RUN_->regs.r12);
 	/* Emulated result 77; syscall 500 is NATIVE (default): -ENOSYS. */
-	RUN_->regs.rax = 77;
+	lol_ret(RUN_) = 77;
 	EXPECT_EXIT(LOL_EXIT_TRAP);
 	EXPECT_EQ(6, RUN_->trap.vector);
-	EXPECT_EQ(SUD, RUN_->regs.rip);
-	EXPECT_EQ(77, RUN_->regs.rdi);
-	EXPECT_EQ(-ENOSYS, (long)RUN_->regs.rax);
+	EXPECT_EQ(SUD, lol_pc(RUN_));
+	EXPECT_EQ(77, lol_arg0(RUN_));
+	EXPECT_EQ(-ENOSYS, (long)lol_ret(RUN_));
 }
 
 /* In guest mode the monitor is the tracer: PTRACE exits like REFLECT. */
@@ -283,9 +283,9 @@ TEST_F(guest, ptrace_range)
 			  LOL_RANGE_PTRACE, 0));
 	LOAD(gp500);
 	EXPECT_SYSCALL_AT(39, GP1);
-	RUN_->regs.rax = 4242;
+	lol_ret(RUN_) = 4242;
 	EXPECT_EXIT(LOL_EXIT_TRAP);
-	EXPECT_EQ(4242, RUN_->regs.rdi);
+	EXPECT_EQ(4242, lol_arg0(RUN_));
 }
 
 /* Runs stub under table t in a child; returns the child's wait status. */
@@ -309,8 +309,8 @@ static int run_in_child(struct __test_metadata *_metadata,
 			_exit(91);
 		if (rt_load(&g, code, len))
 			_exit(92);
-		g.run->regs.rax = rax;
-		g.run->regs.rdi = rdi;
+		lol_ret(g.run) = rax;
+		lol_arg0(g.run) = rdi;
 		lol_run(g.vcpu.fd);
 		_exit(93);	/* LOL_RUN returned */
 	}
@@ -381,7 +381,7 @@ TEST_F(guest, default_action)
 	/* All four ran on the host (-ENOSYS), then ud2. */
 	EXPECT_EXIT(LOL_EXIT_TRAP);
 	EXPECT_EQ(6, RUN_->trap.vector);
-	EXPECT_EQ(-ENOSYS, (long)RUN_->regs.rax);
+	EXPECT_EQ(-ENOSYS, (long)lol_ret(RUN_));
 
 	rt_table(&t, LOL_RANGES_GUEST, LOL_RANGE_REFLECT);
 	rt_add1(&t, F1, LOL_RANGE_NATIVE, 0);
@@ -458,9 +458,9 @@ TEST_F(guest, oneshot_reflect_then_native)
 	LOAD(gp500);
 	EXPECT_SYSCALL_AT(39, GP1);
 	/* Re-executing the same instruction: now the default, NATIVE. */
-	RUN_->regs.rip = GP1;
+	lol_pc(RUN_) = GP1;
 	EXPECT_EXIT(LOL_EXIT_TRAP);
-	EXPECT_EQ(getpid(), (pid_t)RUN_->regs.rdi);
+	EXPECT_EQ(getpid(), (pid_t)lol_arg0(RUN_));
 }
 
 /* A one-shot range is disarmed as a whole by its first hit. */
@@ -510,10 +510,10 @@ TEST_F(guest, native_write_to_pipe)
 			  LOL_RANGE_NATIVE, 0));
 	LOAD(sys500);
 	memcpy(rt_data(&self->g), msg, sizeof(msg));
-	RUN_->regs.rax = SYS_write;
-	RUN_->regs.rdi = p[1];
-	RUN_->regs.rsi = DATA_GVA;
-	RUN_->regs.rdx = sizeof(msg);
+	lol_ret(RUN_) = SYS_write;
+	lol_arg0(RUN_) = p[1];
+	lol_arg1(RUN_) = DATA_GVA;
+	lol_arg2(RUN_) = sizeof(msg);
 	EXPECT_SYSCALL_AT(500, SB);
 	EXPECT_EQ(sizeof(msg), RUN_->syscall.args[0]);
 	EXPECT_EQ(sizeof(msg), read(p[0], buf, sizeof(buf)));
@@ -521,10 +521,10 @@ TEST_F(guest, native_write_to_pipe)
 
 	/* A monitor address is not guest memory: EFAULT, nothing written. */
 	LOAD(sys500);
-	RUN_->regs.rax = SYS_write;
-	RUN_->regs.rdi = p[1];
-	RUN_->regs.rsi = (__u64)(uintptr_t)msg;
-	RUN_->regs.rdx = sizeof(msg);
+	lol_ret(RUN_) = SYS_write;
+	lol_arg0(RUN_) = p[1];
+	lol_arg1(RUN_) = (__u64)(uintptr_t)msg;
+	lol_arg2(RUN_) = sizeof(msg);
 	EXPECT_SYSCALL_AT(500, SB);
 	EXPECT_EQ(-EFAULT, (long)RUN_->syscall.args[0]);
 	EXPECT_ERRNO(EAGAIN, read(p[0], buf, sizeof(buf)));
@@ -545,10 +545,10 @@ TEST_F(guest, native_read_from_pipe)
 			  LOL_RANGE_NATIVE, 0));
 	LOAD(sys500);
 	memset(rt_data(&self->g), 0, 64);
-	RUN_->regs.rax = SYS_read;
-	RUN_->regs.rdi = p[0];
-	RUN_->regs.rsi = DATA_GVA + 8;
-	RUN_->regs.rdx = 64;
+	lol_ret(RUN_) = SYS_read;
+	lol_arg0(RUN_) = p[0];
+	lol_arg1(RUN_) = DATA_GVA + 8;
+	lol_arg2(RUN_) = 64;
 	EXPECT_SYSCALL_AT(500, SB);
 	EXPECT_EQ(sizeof(msg), RUN_->syscall.args[0]);
 	EXPECT_STREQ(msg, (char *)rt_data(&self->g) + 8);
@@ -577,18 +577,18 @@ TEST_F(guest, native_blocked_read_restarts)
 	ASSERT_EQ(0, set1(self->g.vcpu.fd, LOL_RANGE_REFLECT, SA,
 			  LOL_RANGE_NATIVE, 0));
 	LOAD(sys500);
-	RUN_->regs.rax = SYS_read;
-	RUN_->regs.rdi = p[0];
-	RUN_->regs.rsi = DATA_GVA;
-	RUN_->regs.rdx = 16;
+	lol_ret(RUN_) = SYS_read;
+	lol_arg0(RUN_) = p[0];
+	lol_arg1(RUN_) = DATA_GVA;
+	lol_arg2(RUN_) = 16;
 	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
 	r = lol_run(self->g.vcpu.fd);
 	EXPECT_EQ(-1, r);
 	EXPECT_STREQ("EINTR", lol_errno_name(errno));
 	EXPECT_EQ(LOL_EXIT_INTR, RUN_->exit_reason);
 	/* Back at the syscall instruction, with the number in rax. */
-	EXPECT_EQ(SA, RUN_->regs.rip);
-	EXPECT_EQ(SYS_read, RUN_->regs.rax);
+	EXPECT_EQ(SA, lol_pc(RUN_));
+	EXPECT_EQ(SYS_read, lol_ret(RUN_));
 	ASSERT_EQ(3, write(p[1], "abc", 3));
 	EXPECT_SYSCALL_AT(500, SB);
 	EXPECT_EQ(3, RUN_->syscall.args[0]);
@@ -644,8 +644,8 @@ TEST_F(guest, native_exit_group_multithreaded)
 		if (rt_set(g.vcpu.fd, &t) ||
 		    RT_LOAD(&g, sys500))
 			_exit(92);
-		g.run->regs.rax = SYS_exit_group;
-		g.run->regs.rdi = 44;
+		lol_ret(g.run) = SYS_exit_group;
+		lol_arg0(g.run) = 44;
 		lol_run(g.vcpu.fd);
 		_exit(93);
 	}
@@ -675,8 +675,8 @@ TEST_F(guest, native_forbidden_are_reflected)
 	ASSERT_EQ(0, rt_set(self->g.vcpu.fd, &t));
 	for (i = 0; i < 6; i++) {
 		LOAD(sys500);
-		RUN_->regs.rax = forbidden[i].nr;
-		RUN_->regs.rdi = SIGCHLD;	/* clone flags */
+		lol_ret(RUN_) = forbidden[i].nr;
+		lol_arg0(RUN_) = SIGCHLD;	/* clone flags */
 		ASSERT_EQ(0, lol_run(self->g.vcpu.fd));
 		EXPECT_EQ(LOL_EXIT_SYSCALL, RUN_->exit_reason) {
 			TH_LOG("NATIVE %s: " LOL_EXIT_FMT, forbidden[i].name,
@@ -691,9 +691,9 @@ TEST_F(guest, native_forbidden_are_reflected)
 	}
 	/* Control: getpid at the same address runs natively. */
 	LOAD(sys500);
-	RUN_->regs.rax = SYS_getpid;
+	lol_ret(RUN_) = SYS_getpid;
 	EXPECT_EXIT(LOL_EXIT_TRAP);
-	EXPECT_EQ(getpid(), (pid_t)RUN_->regs.rdi);
+	EXPECT_EQ(getpid(), (pid_t)lol_arg0(RUN_));
 }
 
 /* int $0x80 is never run natively (compat ABI): reflected, COMPAT flag. */
@@ -782,8 +782,8 @@ TEST_F(guest, replaced_while_running)
 #define EXPECT_STEP_TO(ip_) do {					\
 	EXPECT_EXIT(LOL_EXIT_TRAP);					\
 	EXPECT_EQ(1, RUN_->trap.vector);				\
-	EXPECT_EQ((__u64)(ip_), RUN_->regs.rip);			\
-	EXPECT_EQ(0, RUN_->regs.rflags & RFLAGS_TF);			\
+	EXPECT_EQ((__u64)(ip_), lol_pc(RUN_));			\
+	EXPECT_EQ(0, lol_flags(RUN_) & RFLAGS_TF);			\
 } while (0)
 
 TEST_F(guest, singlestep_five_instructions)
@@ -792,27 +792,27 @@ TEST_F(guest, singlestep_five_instructions)
 
 	REQUIRE_STEP();
 	LOAD(five);
-	rsp = RUN_->regs.rsp;
-	RUN_->regs.rdx = 0x55;
+	rsp = lol_sp(RUN_);
+	lol_arg2(RUN_) = 0x55;
 	RUN_->flags = LOL_RUN_SINGLESTEP;
 	nexits = RUN_->nr_exits;
 
 	EXPECT_STEP_TO(RT_GVA(five, five_i2));		/* nop */
 	EXPECT_STEP_TO(RT_GVA(five, five_i3));		/* mov $1, %eax */
-	EXPECT_EQ(1, RUN_->regs.rax);
+	EXPECT_EQ(1, lol_ret(RUN_));
 	EXPECT_STEP_TO(RT_GVA(five, five_i4));		/* add %rax, %rbx */
 	EXPECT_EQ(1, RUN_->regs.rbx);
 	EXPECT_STEP_TO(RT_GVA(five, five_i5));		/* lea 8(%rsp), %rcx */
 	EXPECT_EQ(rsp + 8, RUN_->regs.rcx);
 	EXPECT_STEP_TO(RT_GVA(five, five_i6));		/* xor %edx, %edx */
-	EXPECT_EQ(0, RUN_->regs.rdx);
+	EXPECT_EQ(0, lol_arg2(RUN_));
 	EXPECT_EQ(nexits + 5, RUN_->nr_exits);
-	EXPECT_EQ(rsp, RUN_->regs.rsp);
+	EXPECT_EQ(rsp, lol_sp(RUN_));
 
 	/* Without the flag it runs on to the syscall. */
 	RUN_->flags = 0;
 	EXPECT_SYSCALL_AT(500, RT_GVA(five, five_sc));
-	EXPECT_EQ(0, RUN_->regs.rflags & RFLAGS_TF);
+	EXPECT_EQ(0, lol_flags(RUN_) & RFLAGS_TF);
 }
 
 /* Stepping a syscall instruction: LOL_EXIT_SYSCALL, not #DB. */
@@ -820,16 +820,16 @@ TEST_F(guest, singlestep_syscall)
 {
 	REQUIRE_STEP();
 	LOAD(five);
-	RUN_->regs.rip = RT_GVA(five, five_i6);
+	lol_pc(RUN_) = RT_GVA(five, five_i6);
 	RUN_->flags = LOL_RUN_SINGLESTEP;
 	EXPECT_STEP_TO(RT_GVA(five, five_sc));		/* mov $500, %eax */
 	EXPECT_SYSCALL_AT(500, RT_GVA(five, five_sc));
-	EXPECT_EQ(0, RUN_->regs.rflags & RFLAGS_TF);
+	EXPECT_EQ(0, lol_flags(RUN_) & RFLAGS_TF);
 	/* The next step faults (#UD), which is what it reports. */
 	EXPECT_EXIT(LOL_EXIT_TRAP);
 	EXPECT_EQ(6, RUN_->trap.vector);
-	EXPECT_EQ(RT_GVA(five, five_ud), RUN_->regs.rip);
-	EXPECT_EQ(0, RUN_->regs.rflags & RFLAGS_TF);
+	EXPECT_EQ(RT_GVA(five, five_ud), lol_pc(RUN_));
+	EXPECT_EQ(0, lol_flags(RUN_) & RFLAGS_TF);
 }
 
 /*
@@ -842,19 +842,19 @@ TEST_F(guest, singlestep_native_syscall)
 	ASSERT_EQ(0, set1(self->g.vcpu.fd, LOL_RANGE_REFLECT, GP1,
 			  LOL_RANGE_NATIVE, 0));
 	LOAD(gp500);
-	RUN_->regs.rip = GP1;
-	RUN_->regs.rax = SYS_getpid;
+	lol_pc(RUN_) = GP1;
+	lol_ret(RUN_) = SYS_getpid;
 	RUN_->flags = LOL_RUN_SINGLESTEP;
 	EXPECT_EXIT(LOL_EXIT_TRAP);
 	EXPECT_EQ(1, RUN_->trap.vector);
-	EXPECT_EQ(GP1 + 2, RUN_->regs.rip) {
+	EXPECT_EQ(GP1 + 2, lol_pc(RUN_)) {
 		TH_LOG("one step ran two instructions: the syscall at %#llx "
 		       "and the `mov %%rax, %%rdi` after it (rdi = %llu)",
 		       (unsigned long long)GP1,
-		       (unsigned long long)RUN_->regs.rdi);
+		       (unsigned long long)lol_arg0(RUN_));
 	}
-	EXPECT_EQ(getpid(), (pid_t)RUN_->regs.rax);
-	EXPECT_EQ(0, RUN_->regs.rflags & RFLAGS_TF);
+	EXPECT_EQ(getpid(), (pid_t)lol_ret(RUN_));
+	EXPECT_EQ(0, lol_flags(RUN_) & RFLAGS_TF);
 }
 
 /* Stepping a faulting load: LOL_EXIT_FAULT, rip not advanced. */
@@ -862,13 +862,13 @@ TEST_F(guest, singlestep_fault)
 {
 	REQUIRE_STEP();
 	LOAD(load);
-	RUN_->regs.rdi = UNMAPPED_GVA;
+	lol_arg0(RUN_) = UNMAPPED_GVA;
 	RUN_->flags = LOL_RUN_SINGLESTEP;
 	EXPECT_EXIT(LOL_EXIT_FAULT);
 	EXPECT_EQ(UNMAPPED_GVA, RUN_->fault.addr);
 	EXPECT_EQ(LOL_FAULT_READ, RUN_->fault.access);
-	EXPECT_EQ(RT_GVA(load, load_i1), RUN_->regs.rip);
-	EXPECT_EQ(0, RUN_->regs.rflags & RFLAGS_TF);
+	EXPECT_EQ(RT_GVA(load, load_i1), lol_pc(RUN_));
+	EXPECT_EQ(0, lol_flags(RUN_) & RFLAGS_TF);
 	/* Map it: the same step now completes. */
 	*(__u64 *)((char *)self->g.vm.phys + PHYS_SPARE * self->g.page) =
 		0xfeedULL;
@@ -876,7 +876,7 @@ TEST_F(guest, singlestep_fault)
 				PHYS_SPARE * self->g.page, self->g.page,
 				LOL_PROT_READ));
 	EXPECT_STEP_TO(RT_GVA(load, load_i2));
-	EXPECT_EQ(0xfeed, RUN_->regs.rax);
+	EXPECT_EQ(0xfeed, lol_ret(RUN_));
 	EXPECT_STEP_TO(RT_GVA(load, load_i3));
 }
 
@@ -888,27 +888,27 @@ TEST_F(guest, guest_sets_tf)
 	/* The trap comes after the first instruction run with TF set. */
 	EXPECT_EXIT(LOL_EXIT_TRAP);
 	EXPECT_EQ(1, RUN_->trap.vector);
-	EXPECT_EQ(RT_GVA(settf, settf_n2), RUN_->regs.rip);
-	EXPECT_EQ(RFLAGS_TF, RUN_->regs.rflags & RFLAGS_TF);
+	EXPECT_EQ(RT_GVA(settf, settf_n2), lol_pc(RUN_));
+	EXPECT_EQ(RFLAGS_TF, lol_flags(RUN_) & RFLAGS_TF);
 	/* TF is the guest's: it stays, each run traps again. */
 	EXPECT_EXIT(LOL_EXIT_TRAP);
-	EXPECT_EQ(RT_GVA(settf, settf_n3), RUN_->regs.rip);
-	EXPECT_EQ(RFLAGS_TF, RUN_->regs.rflags & RFLAGS_TF);
+	EXPECT_EQ(RT_GVA(settf, settf_n3), lol_pc(RUN_));
+	EXPECT_EQ(RFLAGS_TF, lol_flags(RUN_) & RFLAGS_TF);
 	/* LOL_RUN_SINGLESTEP on top changes nothing; TF stays visible. */
 	RUN_->flags = LOL_RUN_SINGLESTEP;
 	EXPECT_EXIT(LOL_EXIT_TRAP);
 	EXPECT_EQ(1, RUN_->trap.vector);
-	EXPECT_EQ(RT_GVA(settf, settf_n4), RUN_->regs.rip);
-	EXPECT_EQ(RFLAGS_TF, RUN_->regs.rflags & RFLAGS_TF);
+	EXPECT_EQ(RT_GVA(settf, settf_n4), lol_pc(RUN_));
+	EXPECT_EQ(RFLAGS_TF, lol_flags(RUN_) & RFLAGS_TF);
 	RUN_->flags = 0;
 	/* The guest clears TF (pushf; and; popf traps once more, after popf). */
 	EXPECT_EXIT(LOL_EXIT_TRAP);
 	EXPECT_EQ(1, RUN_->trap.vector);
-	EXPECT_EQ(RT_GVA(settf, settf_n4) + 1, RUN_->regs.rip);	/* pushfq */
+	EXPECT_EQ(RT_GVA(settf, settf_n4) + 1, lol_pc(RUN_));	/* pushfq */
 	EXPECT_EXIT(LOL_EXIT_TRAP);	/* andq */
 	EXPECT_EXIT(LOL_EXIT_TRAP);	/* popfq: TF was set when it began */
-	EXPECT_EQ(RT_GVA(settf, settf_n5), RUN_->regs.rip);
-	EXPECT_EQ(0, RUN_->regs.rflags & RFLAGS_TF);
+	EXPECT_EQ(RT_GVA(settf, settf_n5), lol_pc(RUN_));
+	EXPECT_EQ(0, lol_flags(RUN_) & RFLAGS_TF);
 	EXPECT_SYSCALL_AT(500, RT_GVA(settf, settf_sc));
 }
 
@@ -917,11 +917,11 @@ TEST_F(guest, monitor_sets_guest_tf)
 {
 	REQUIRE_STEP();
 	LOAD(five);
-	RUN_->regs.rflags |= RFLAGS_TF;
+	lol_flags(RUN_) |= RFLAGS_TF;
 	EXPECT_EXIT(LOL_EXIT_TRAP);
 	EXPECT_EQ(1, RUN_->trap.vector);
-	EXPECT_EQ(RT_GVA(five, five_i2), RUN_->regs.rip);
-	EXPECT_EQ(RFLAGS_TF, RUN_->regs.rflags & RFLAGS_TF);
+	EXPECT_EQ(RT_GVA(five, five_i2), lol_pc(RUN_));
+	EXPECT_EQ(RFLAGS_TF, lol_flags(RUN_) & RFLAGS_TF);
 }
 
 TEST_F(guest, singlestep_bad_flags)

@@ -248,7 +248,7 @@ static __u64 regs_after[8];
 static long emulate_regs(struct lol_run *run)
 {
 	run->regs.r12 = 0xabcabcULL;
-	run->regs.rdx = 0xdddULL;
+	lol_arg2(run) = 0xdddULL;
 	run->regs.fs_base = 0x1000;	/* must be ignored */
 	return 4321;
 }
@@ -445,11 +445,11 @@ static long emulate_bad_resumes(struct lol_run *run)
 
 	bad_resume[0] = ioctl(up.vcpu, LOL_RESUME, 1);
 	bad_resume_errno[0] = errno;
-	run->regs.rflags |= 1ULL << 14;		/* NT */
+	lol_flags(run) |= 1ULL << 14;		/* NT */
 	bad_resume[1] = ioctl(up.vcpu, LOL_RESUME, 0);
 	bad_resume_errno[1] = errno;
 	run->regs = saved;
-	run->regs.rip = RT_LIMIT;
+	lol_pc(run) = RT_LIMIT;
 	bad_resume[2] = ioctl(up.vcpu, LOL_RESUME, 0);
 	bad_resume_errno[2] = errno;
 	run->regs = saved;
@@ -1410,7 +1410,7 @@ void mt_upcall_c(void)
 	s->count++;
 	if (run->syscall.nr != 1002 || run->syscall.ip != RT_INSN(r_sys))
 		s->bad++;
-	run->regs.rax = run->syscall.args[0] * 4 + s->tag;
+	lol_ret(run) = run->syscall.args[0] * 4 + s->tag;
 	ioctl(s->vcpu, LOL_RESUME, 0);
 	_exit(71);
 }
@@ -1554,12 +1554,12 @@ TEST_F(mon, guest_and_monitor_table)
 	EXPECT_EQ(39, run->syscall.nr);
 	EXPECT_EQ(RT_GVA(gp500, gp500_sc1), run->syscall.ip);
 	EXPECT_EQ(1, up.count);	/* not an upcall */
-	run->regs.rax = 4242;
+	lol_ret(run) = 4242;
 	/* syscall 500 is NATIVE (default) in the guest: -ENOSYS, then ud2. */
 	ASSERT_EQ(0, lol_run(self->g.vcpu.fd));
 	EXPECT_EQ(LOL_EXIT_TRAP, run->exit_reason);
-	EXPECT_EQ(4242, run->regs.rdi);
-	EXPECT_EQ(-ENOSYS, (long)run->regs.rax);
+	EXPECT_EQ(4242, lol_arg0(run));
+	EXPECT_EQ(-ENOSYS, (long)lol_ret(run));
 
 	/* Still bound, still reflecting. */
 	EXPECT_EQ(results[3], R(1000, 3));

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * regress_test: minimal reproducers of bugs found by lol-fuzz
- * (userspace/tools/lol-fuzz.c, make fuzz) and by testing lol as an
+ * (userspace/tools/fuzz/, make fuzz) and by testing lol as an
  * outside monitor author would. One TEST per bug, named after what the
  * guest or the monitor does; the comment says what went wrong.
  * A failing run here usually shows in the kernel log (KASAN, an oops, a
@@ -820,7 +820,7 @@ LOL_GUEST_ASM(bound_loop,
 /* One reflected exit of @v; 0, an errno, or 1000 + the exit reason. */
 static int bound_exit(struct lol_vcpu *v)
 {
-	v->run->regs.rax = 0;
+	lol_ret(v->run) = 0;
 	if (lol_run(v->fd) < 0)
 		return errno;
 	if (v->run->exit_reason != LOL_EXIT_SYSCALL ||

@@ -75,7 +75,7 @@ TEST(monitor_memory_unreachable)
 
 		for (i = 0; i < ARRAY_SIZE(addrs); i++) {
 			rvm_entry(&r, 0, load);
-			run->regs.rdi = addrs[i];
+			lol_arg0(run) = addrs[i];
 			ASSERT_EQ(0, lol_run(r.vcpu[0].fd));
 			EXPECT_EQ(LOL_EXIT_FAULT, run->exit_reason)
 				TH_LOG("load from monitor address %zu: "
@@ -86,8 +86,8 @@ TEST(monitor_memory_unreachable)
 			EXPECT_EQ(load, run->fault.ip);
 
 			rvm_entry(&r, 0, store);
-			run->regs.rdi = addrs[i];
-			run->regs.rsi = 0xbadbadbadbadbadULL;
+			lol_arg0(run) = addrs[i];
+			lol_arg1(run) = 0xbadbadbadbadbadULL;
 			ASSERT_EQ(0, lol_run(r.vcpu[0].fd));
 			EXPECT_EQ(LOL_EXIT_FAULT, run->exit_reason)
 				TH_LOG("store to monitor address %zu: "
@@ -99,7 +99,7 @@ TEST(monitor_memory_unreachable)
 	}
 	/* Executing monitor code. */
 	rvm_entry(&r, 0, jump);
-	run->regs.rdi = (unsigned long)monitor_function;
+	lol_arg0(run) = (unsigned long)monitor_function;
 	ASSERT_EQ(0, lol_run(r.vcpu[0].fd));
 	EXPECT_EQ(LOL_EXIT_FAULT, run->exit_reason);
 	EXPECT_EQ((unsigned long)monitor_function, run->fault.addr);
@@ -214,7 +214,7 @@ TEST_F_TIMEOUT(env, rseq_not_in_guest, 90)
 	run = r.vcpu[0].run;
 	ASSERT_EQ(0, mirror_page(&r, P_FREE, (const void *)rs, MIRROR_FILL));
 	rvm_entry(&r, 0, RVM_LOAD(&r, 0, count_loop));
-	run->regs.rdi = G_DATA;
+	lol_arg0(run) = G_DATA;
 
 	m.r = &r;
 	m.vcpu_tid = gettid();
@@ -327,9 +327,9 @@ TEST(sigaltstack_not_in_guest)
 		ASSERT_EQ(0, mirror_page(&r, P_FREE + i, alt + i * r.page,
 					 MIRROR_FILL));
 	rvm_entry(&r, 0, RVM_LOAD(&r, 0, count_loop));
-	r.vcpu[0].run->regs.rdi = G_DATA;
+	lol_arg0(r.vcpu[0].run) = G_DATA;
 	/* The guest's own stack pointer is in the mirrored region. */
-	r.vcpu[0].run->regs.rsp = (unsigned long)alt + alt_size - 256;
+	lol_sp(r.vcpu[0].run) = (unsigned long)alt + alt_size - 256;
 
 	for (i = 0; i < 3; i++) {
 		volatile __u64 *counter = pu64(&r, P_DATA, 0);
@@ -474,7 +474,7 @@ static pid_t tid_child(struct sphys *sp, char *ta, struct ctl *ctl,
 		} else {
 			rvm_entry(&r, 0, RVM_LOAD(&r, 0, count_loop));
 		}
-		r.vcpu[0].run->regs.rdi = G_DATA;
+		lol_arg0(r.vcpu[0].run) = G_DATA;
 		CHILD_CHECK(!pthread_create(&thr, NULL, tid_vcpu_fn, &t), 5);
 		while (!*counter)
 			usleep(500);
@@ -658,7 +658,7 @@ TEST_F_TIMEOUT(env, close_all_while_running, 60)
 		ASSERT_NE(MAP_FAILED, watch);
 		counter = (void *)((char *)watch + P_DATA * r.page);
 		rvm_entry(&r, 0, RVM_LOAD(&r, 0, count_loop));
-		r.vcpu[0].run->regs.rdi = G_DATA;
+		lol_arg0(r.vcpu[0].run) = G_DATA;
 		c.fd = r.vcpu[0].fd;
 		usr1_count = 0;
 		ASSERT_EQ(0, pthread_create(&t, NULL, close_vcpu_fn, &c));
@@ -870,8 +870,8 @@ TEST_F_TIMEOUT(env, memcg_charged, 90)
 		memcpy(vm.phys, touch_loop_start, LOL_GUEST_SIZE(touch_loop));
 		lol_vcpu_set_entry(&v, as, G_CODE, 0);
 		run = v.run;
-		run->regs.rdi = G_BIG;
-		run->regs.rsi = G_BIG + big;
+		lol_arg0(run) = G_BIG;
+		lol_arg1(run) = G_BIG + big;
 		STORE_REL(&ctl->ready, 1);
 		for (;;) {
 			long long c;
@@ -883,7 +883,7 @@ TEST_F_TIMEOUT(env, memcg_charged, 90)
 			if (run->syscall.nr == 6)
 				_exit(13);	/* everything fit: wrong */
 			CHILD_CHECK(run->syscall.nr == 5, 14);
-			ctl->progress = run->regs.rdi - G_BIG;
+			ctl->progress = lol_arg0(run) - G_BIG;
 			c = read_ll(cur);
 			if (c > ctl->peak)
 				ctl->peak = c;

@@ -690,7 +690,7 @@ static inline int run_syscall_loop(struct rvm *r, __u64 n)
 			return 13;	/* the guest saw a wrong answer */
 		if (run->syscall.nr != 7 || run->syscall.args[0] != expect)
 			return 14;
-		run->regs.rax = syscall_answer(expect++);
+		lol_ret(run) = syscall_answer(expect++);
 		if (expect > n)
 			return 15;
 	}

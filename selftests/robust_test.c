@@ -112,7 +112,7 @@ TEST_F(env, sigkill_in_guest)
 			child_init(30);
 			CHILD_CHECK(!rvm_init_ballast(&r, 1, NULL, true), 2);
 			rvm_entry(&r, 0, RVM_LOAD(&r, 0, count_loop));
-			r.vcpu[0].run->regs.rdi = G_DATA;
+			lol_arg0(r.vcpu[0].run) = G_DATA;
 			start_relay(ctl, &r);
 			lol_run(r.vcpu[0].fd);
 			_exit(3);	/* the guest never exits by itself */
@@ -231,7 +231,7 @@ static pid_t sibling_child(struct ctl *ctl, const char *exe,
 		}
 		CHILD_CHECK(!rvm_init_ballast(&r, 1, NULL, true), 2);
 		rvm_entry(&r, 0, RVM_LOAD(&r, 0, count_loop));
-		r.vcpu[0].run->regs.rdi = G_DATA;
+		lol_arg0(r.vcpu[0].run) = G_DATA;
 		start_relay(ctl, &r);
 		if (vcpu_on_main) {
 			CHILD_CHECK(!pthread_create(&t, NULL, deed_thread, &d),
@@ -417,7 +417,7 @@ TEST(proc_self_while_leader_in_guest)
 	ASSERT_TRUE(maps0);
 	RVM_INIT(&r, 1, NULL);
 	rvm_entry(&r, 0, RVM_LOAD(&r, 0, count_loop));
-	r.vcpu[0].run->regs.rdi = G_DATA;
+	lol_arg0(r.vcpu[0].run) = G_DATA;
 	pp.counter = pu64(&r, P_DATA, 0);
 	pp.fd = r.vcpu[0].fd;
 	ASSERT_EQ(0, pthread_create(&t, NULL, proc_probe_fn, &pp));
@@ -453,7 +453,7 @@ TEST(fork_from_sibling)
 	code = RVM_LOAD(&r, 0, count_loop);
 	counter = pu64(&r, P_DATA, 0);
 	rvm_entry(&r, 0, code);
-	run->regs.rdi = G_DATA;
+	lol_arg0(run) = G_DATA;
 	run->regs.rbx = PAT1;
 	run->regs.rbp = PAT2;
 	run->regs.r13 = PAT3;
@@ -489,20 +489,20 @@ TEST(fork_from_sibling)
 		TH_LOG("LOL_KICK did not bring the vcpu out");
 	EXPECT_EQ(0, rn.ret) TH_LOG("LOL_RUN: %s", lol_errno_name(rn.err));
 	EXPECT_EQ(LOL_EXIT_KICK, rn.reason);
-	EXPECT_TRUE(IN_STUB(run->regs.rip, code, count_loop))
-		TH_LOG("rip 0x%llx", (unsigned long long)run->regs.rip);
+	EXPECT_TRUE(IN_STUB(lol_pc(run), code, count_loop))
+		TH_LOG("rip 0x%llx", (unsigned long long)lol_pc(run));
 	c = *counter;
 	EXPECT_TRUE(COUNT_CONSISTENT(c, run->regs.r12))
 		TH_LOG("counter %llu, r12 %llu", (unsigned long long)c,
 		       (unsigned long long)run->regs.r12);
-	EXPECT_EQ(G_DATA, run->regs.rdi);
+	EXPECT_EQ(G_DATA, lol_arg0(run));
 	EXPECT_EQ(PAT1, run->regs.rbx);
 	EXPECT_EQ(PAT2, run->regs.rbp);
 	EXPECT_EQ(PAT3, run->regs.r13);
 	EXPECT_EQ(~PAT1, run->regs.r14);
 	EXPECT_EQ(~PAT2, run->regs.r15);
 	EXPECT_EQ(G_DATA2, run->regs.fs_base);
-	EXPECT_EQ(G_STACK + r.page, run->regs.rsp);
+	EXPECT_EQ(G_STACK + r.page, lol_sp(run));
 
 	/* It continues from there. */
 	ASSERT_EQ(0, runner_start(&rn, &r, 0, -1));
@@ -534,7 +534,7 @@ TEST(destroy_as_while_running)
 	code = RVM_LOAD(&r, 0, count_loop);
 	counter = pu64(&r, P_DATA, 0);
 	rvm_entry(&r, 0, code);
-	r.vcpu[0].run->regs.rdi = G_DATA;
+	lol_arg0(r.vcpu[0].run) = G_DATA;
 	ASSERT_EQ(0, runner_start(&rn, &r, 0, -1));
 	ASSERT_TRUE(WAIT_UNTIL(*counter > 0, 10000)) {
 		runner_kick_out(&rn, 2000);
@@ -557,7 +557,7 @@ TEST(destroy_as_while_running)
 	ASSERT_TRUE(runner_kick_out(&rn, 10000));
 	EXPECT_EQ(0, rn.ret) TH_LOG("LOL_RUN: %s", lol_errno_name(rn.err));
 	EXPECT_EQ(LOL_EXIT_KICK, rn.reason);
-	EXPECT_TRUE(IN_STUB(r.vcpu[0].run->regs.rip, code, count_loop));
+	EXPECT_TRUE(IN_STUB(lol_pc(r.vcpu[0].run), code, count_loop));
 	EXPECT_TRUE(COUNT_CONSISTENT(*counter, r.vcpu[0].run->regs.r12));
 
 	/* Gone for good now. */
@@ -1039,7 +1039,7 @@ TEST_F_TIMEOUT(env, stop_and_continue, 90)
 		CHILD_CHECK(!rvm_init(&r, 1, &self->sp), 2);
 		code = RVM_LOAD(&r, 0, count_loop);
 		rvm_entry(&r, 0, code);
-		r.vcpu[0].run->regs.rdi = G_DATA;
+		lol_arg0(r.vcpu[0].run) = G_DATA;
 		/* A kicker thread, for the end. */
 		k.fd = r.vcpu[0].fd;
 		k.ctl = ctl;
@@ -1049,7 +1049,7 @@ TEST_F_TIMEOUT(env, stop_and_continue, 90)
 		STORE_REL(&k.done, 1);
 		CHILD_CHECK(ret == 0, errno == EINTR ? 20 : 21);
 		CHILD_CHECK(r.vcpu[0].run->exit_reason == LOL_EXIT_KICK, 22);
-		CHILD_CHECK(IN_STUB(r.vcpu[0].run->regs.rip, code, count_loop),
+		CHILD_CHECK(IN_STUB(lol_pc(r.vcpu[0].run), code, count_loop),
 			    23);
 		CHILD_CHECK(COUNT_CONSISTENT(*counter,
 					     r.vcpu[0].run->regs.r12), 24);
@@ -1165,7 +1165,7 @@ TEST_F_TIMEOUT(env, spin_preemptible, 60)
 
 	RVM_INIT(&r, 1, NULL);
 	rvm_entry(&r, 0, RVM_LOAD(&r, 0, count_loop));
-	r.vcpu[0].run->regs.rdi = G_DATA;
+	lol_arg0(r.vcpu[0].run) = G_DATA;
 	counter = pu64(&r, P_DATA, 0);
 	ASSERT_EQ(0, runner_start(&rn, &r, 0, cpus[0]));
 	ASSERT_TRUE(WAIT_UNTIL(*counter > 0, 10000)) {
@@ -1223,7 +1223,7 @@ TEST(kick_semantics)
 	sys = RVM_LOAD(&r, 256, sys42);
 	counter = pu64(&r, P_DATA, 0);
 	rvm_entry(&r, 0, code);
-	run->regs.rdi = G_DATA;
+	lol_arg0(run) = G_DATA;
 
 	/* Kicks from another thread, while the guest spins. */
 	for (i = 0; i < 30; i++) {
@@ -1239,7 +1239,7 @@ TEST(kick_semantics)
 		ASSERT_EQ(0, rn.ret) TH_LOG("LOL_RUN: %s",
 					    lol_errno_name(rn.err));
 		ASSERT_EQ(LOL_EXIT_KICK, rn.reason);
-		ASSERT_TRUE(IN_STUB(run->regs.rip, code, count_loop));
+		ASSERT_TRUE(IN_STUB(lol_pc(run), code, count_loop));
 		ASSERT_TRUE(COUNT_CONSISTENT(*counter, run->regs.r12))
 			TH_LOG("counter %llu r12 %llu",
 			       (unsigned long long)*counter,
@@ -1249,17 +1249,17 @@ TEST(kick_semantics)
 	/* A kick while not running: the next LOL_RUN returns at once. */
 	c = *counter;
 	r12 = run->regs.r12;
-	rip = run->regs.rip;
+	rip = lol_pc(run);
 	ASSERT_EQ(0, lol_kick(r.vcpu[0].fd));
 	ASSERT_EQ(0, lol_kick(r.vcpu[0].fd));	/* kicks do not add up */
 	ASSERT_EQ(0, lol_run(r.vcpu[0].fd));
 	EXPECT_EQ(LOL_EXIT_KICK, run->exit_reason);
 	EXPECT_EQ(c, *counter) TH_LOG("the guest ran");
 	EXPECT_EQ(r12, run->regs.r12);
-	EXPECT_EQ(rip, run->regs.rip);
+	EXPECT_EQ(rip, lol_pc(run));
 
 	/* The kick is used up: the guest really runs now. */
-	run->regs.rip = sys;
+	lol_pc(run) = sys;
 	ASSERT_EQ(0, lol_run(r.vcpu[0].fd));
 	EXPECT_EQ(LOL_EXIT_SYSCALL, run->exit_reason)
 		TH_LOG(LOL_EXIT_FMT, LOL_EXIT_ARGS(run));
@@ -1267,17 +1267,17 @@ TEST(kick_semantics)
 
 	/* immediate_exit: -EINTR, LOL_EXIT_INTR, nothing ran. */
 	if (probe_cap(LOL_CAP_IMMEDIATE_EXIT) > 0) {
-		run->regs.rip = code;
+		lol_pc(run) = code;
 		run->immediate_exit = 1;
 		c = *counter;
 		ret = lol_run(r.vcpu[0].fd);
 		EXPECT_EQ(-1, ret);
 		EXPECT_STREQ("EINTR", lol_errno_name(errno));
 		EXPECT_EQ(LOL_EXIT_INTR, run->exit_reason);
-		EXPECT_EQ(code, run->regs.rip);
+		EXPECT_EQ(code, lol_pc(run));
 		EXPECT_EQ(c, *counter);
 		run->immediate_exit = 0;
-		run->regs.rip = sys;
+		lol_pc(run) = sys;
 		ASSERT_EQ(0, lol_run(r.vcpu[0].fd));
 		EXPECT_EQ(LOL_EXIT_SYSCALL, run->exit_reason);
 	}
@@ -1369,7 +1369,7 @@ TEST_F_TIMEOUT(blocked, pending_blocked_signal_in_guest, 30)
 	REQUIRE_RUN();
 	RVM_INIT(&r, 1, NULL);
 	rvm_entry(&r, 0, RVM_LOAD(&r, 0, count_loop));
-	r.vcpu[0].run->regs.rdi = G_DATA;
+	lol_arg0(r.vcpu[0].run) = G_DATA;
 	counter = pu64(&r, P_DATA, 0);
 
 	/* Blocked in every thread (the kicker inherits the mask). */
@@ -1431,7 +1431,7 @@ TEST(signal_handler_eintr)
 	code = RVM_LOAD(&r, 0, count_loop);
 	counter = pu64(&r, P_DATA, 0);
 	rvm_entry(&r, 0, code);
-	run->regs.rdi = G_DATA;
+	lol_arg0(run) = G_DATA;
 
 	ASSERT_EQ(0, lol_thread_timer(SIGUSR1, 0, &timer));
 
@@ -1459,10 +1459,10 @@ TEST(signal_handler_eintr)
 		EXPECT_TRUE(stack_is_filled(&r, P_STACK, STACK_FILL))
 			TH_LOG("a signal frame was written to the guest stack");
 		/* The guest state was saved: re-entry continues the loop. */
-		ASSERT_TRUE(IN_STUB(run->regs.rip, code, count_loop));
+		ASSERT_TRUE(IN_STUB(lol_pc(run), code, count_loop));
 		ASSERT_TRUE(COUNT_CONSISTENT(*counter, run->regs.r12));
-		EXPECT_EQ(G_DATA, run->regs.rdi);
-		EXPECT_EQ(G_STACK + r.page, run->regs.rsp);
+		EXPECT_EQ(G_DATA, lol_arg0(run));
+		EXPECT_EQ(G_STACK + r.page, lol_sp(run));
 	}
 
 	/* Continue once more and kick it out: the count goes on. */

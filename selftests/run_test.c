@@ -71,8 +71,7 @@ LOL_GUEST_ASM(store,
 	"syscall\n\t"
 	"ud2\n");
 
-/* jmp *rdi */
-LOL_GUEST_ASM(jump, "jmp *%rdi\n");
+/* jmp *rdi: lib's lol_stub_jump; spinning: lol_stub_spin. */
 
 LOL_GUEST_ASM(undefined, "ud2\n");
 
@@ -105,7 +104,6 @@ LOL_GUEST_ASM(segbase,
 	"syscall\n\t"
 	"ud2\n");
 
-LOL_GUEST_ASM(spin, "1: jmp 1b\n");
 
 /* rdi = xmm0; xmm1 = rsi; syscall(6) */
 LOL_GUEST_ASM(xmm,
@@ -275,9 +273,9 @@ TEST_F(guest, host_syscalls_are_exits)
 	for (i = 0; i < ARRAY_SIZE(nrs); i++) {
 		LOAD(two_syscalls);
 		/* Skip the mov: start at the first syscall with rax set. */
-		self->run->regs.rip = STUB_IP(5);
-		self->run->regs.rax = nrs[i];
-		self->run->regs.rdi = SIGKILL;
+		lol_pc(self->run) = STUB_IP(5);
+		lol_ret(self->run) = nrs[i];
+		lol_arg0(self->run) = SIGKILL;
 		EXPECT_EXIT(LOL_EXIT_SYSCALL);
 		EXPECT_EQ(nrs[i], self->run->syscall.nr);
 	}
@@ -290,8 +288,8 @@ TEST_F(guest, shared_memory)
 	REQUIRE_RUN();
 	LOAD(store_load);
 	*phys_u64(self, PHYS_DATA, 8) = PAT2;
-	self->run->regs.rdi = DATA_GVA;
-	self->run->regs.rsi = PAT1;
+	lol_arg0(self->run) = DATA_GVA;
+	lol_arg1(self->run) = PAT1;
 	EXPECT_EXIT(LOL_EXIT_SYSCALL);
 	EXPECT_EQ(1, self->run->syscall.nr);
 	EXPECT_EQ(PAT1, *phys_u64(self, PHYS_DATA, 0));
@@ -302,24 +300,24 @@ TEST_F(guest, stack)
 {
 	REQUIRE_RUN();
 	LOAD(stack);
-	self->run->regs.rsi = 41;
+	lol_arg1(self->run) = 41;
 	EXPECT_EXIT(LOL_EXIT_SYSCALL);
 	EXPECT_EQ(4, self->run->syscall.nr);
 	EXPECT_EQ(42, self->run->syscall.args[0]);
-	EXPECT_EQ(STACK_GVA + self->page, self->run->regs.rsp);
+	EXPECT_EQ(STACK_GVA + self->page, lol_sp(self->run));
 }
 
 TEST_F(guest, fault_unmapped_read)
 {
 	REQUIRE_RUN();
 	LOAD(load);
-	self->run->regs.rdi = UNMAPPED_GVA + 0x10;
+	lol_arg0(self->run) = UNMAPPED_GVA + 0x10;
 	EXPECT_EXIT(LOL_EXIT_FAULT);
 	EXPECT_EQ(UNMAPPED_GVA + 0x10, self->run->fault.addr);
 	EXPECT_EQ(LOL_FAULT_READ, self->run->fault.access);
 	EXPECT_EQ(0, self->run->fault.flags & LOL_FAULT_PRESENT);
 	EXPECT_EQ(STUB_IP(0), self->run->fault.ip);
-	EXPECT_EQ(STUB_IP(0), self->run->regs.rip);
+	EXPECT_EQ(STUB_IP(0), lol_pc(self->run));
 
 	/* Map it, run again: the load is retried and succeeds. */
 	*phys_u64(self, PHYS_DATA, 0x10) = PAT1;
@@ -335,7 +333,7 @@ TEST_F(guest, fault_write_read_only)
 {
 	REQUIRE_RUN();
 	LOAD(store);
-	self->run->regs.rdi = RO_GVA;
+	lol_arg0(self->run) = RO_GVA;
 	EXPECT_EXIT(LOL_EXIT_FAULT);
 	EXPECT_EQ(RO_GVA, self->run->fault.addr);
 	EXPECT_EQ(LOL_FAULT_WRITE, self->run->fault.access);
@@ -356,26 +354,26 @@ TEST_F(guest, fault_write_read_only)
 TEST_F(guest, fault_exec)
 {
 	REQUIRE_RUN();
-	LOAD(jump);
-	self->run->regs.rdi = DATA_GVA;
+	LOAD(lol_stub_jump);
+	lol_arg0(self->run) = DATA_GVA;
 	EXPECT_EXIT(LOL_EXIT_FAULT);
 	EXPECT_EQ(DATA_GVA, self->run->fault.addr);
 	EXPECT_EQ(LOL_FAULT_EXEC, self->run->fault.access);
 	EXPECT_EQ(DATA_GVA, self->run->fault.ip);
-	EXPECT_EQ(DATA_GVA, self->run->regs.rip);
+	EXPECT_EQ(DATA_GVA, lol_pc(self->run));
 }
 
 TEST_F(guest, fault_after_unmap)
 {
 	REQUIRE_RUN();
 	LOAD(load);
-	self->run->regs.rdi = DATA_GVA;
+	lol_arg0(self->run) = DATA_GVA;
 	EXPECT_EXIT(LOL_EXIT_SYSCALL);
 
 	ASSERT_EQ(0, lol_as_unmap(self->vm.guest, self->as_id, DATA_GVA,
 				  self->page));
 	lol_vcpu_set_entry(&self->vcpu, self->as_id, CODE_GVA, 0);
-	self->run->regs.rdi = DATA_GVA;
+	lol_arg0(self->run) = DATA_GVA;
 	EXPECT_EXIT(LOL_EXIT_FAULT);
 	EXPECT_EQ(DATA_GVA, self->run->fault.addr);
 	EXPECT_EQ(0, self->run->fault.flags & LOL_FAULT_PRESENT);
@@ -397,18 +395,18 @@ TEST_F(guest, as_isolation)
 	*phys_u64(self, PHYS_ALT, 0) = PAT2;
 
 	LOAD(load);
-	self->run->regs.rdi = DATA_GVA;
+	lol_arg0(self->run) = DATA_GVA;
 	EXPECT_EXIT(LOL_EXIT_SYSCALL);
 	EXPECT_EQ(PAT1, self->run->syscall.args[1]);
 
 	lol_vcpu_set_entry(&self->vcpu, as2, CODE_GVA, 0);
-	self->run->regs.rdi = DATA_GVA;
+	lol_arg0(self->run) = DATA_GVA;
 	EXPECT_EXIT(LOL_EXIT_SYSCALL);
 	EXPECT_EQ(PAT2, self->run->syscall.args[1]);
 
 	/* as2 has no RO_GVA. */
 	lol_vcpu_set_entry(&self->vcpu, as2, CODE_GVA, 0);
-	self->run->regs.rdi = RO_GVA;
+	lol_arg0(self->run) = RO_GVA;
 	EXPECT_EXIT(LOL_EXIT_FAULT);
 	EXPECT_EQ(RO_GVA, self->run->fault.addr);
 }
@@ -428,7 +426,7 @@ TEST_F(guest, monitor_not_mapped)
 	REQUIRE_RUN();
 	for (i = 0; i < ARRAY_SIZE(addrs); i++) {
 		LOAD(load);
-		self->run->regs.rdi = addrs[i];
+		lol_arg0(self->run) = addrs[i];
 		EXPECT_EXIT(LOL_EXIT_FAULT);
 		EXPECT_EQ(addrs[i], self->run->fault.addr);
 	}
@@ -443,7 +441,7 @@ TEST_F(guest, trap_ud2)
 	EXPECT_EXIT(LOL_EXIT_TRAP);
 	EXPECT_EQ(6, self->run->trap.vector);
 	EXPECT_EQ(STUB_IP(0), self->run->trap.ip);
-	EXPECT_EQ(STUB_IP(0), self->run->regs.rip);
+	EXPECT_EQ(STUB_IP(0), lol_pc(self->run));
 }
 
 TEST_F(guest, trap_int3)
@@ -506,18 +504,18 @@ TEST_F(guest, rflags)
 
 	REQUIRE_RUN();
 	LOAD(two_syscalls);
-	self->run->regs.rip = STUB_IP(5);	/* no flag-changing mov */
-	self->run->regs.rax = 500;
-	self->run->regs.rflags = LOL_GUEST_RFLAGS | set;
+	lol_pc(self->run) = STUB_IP(5);	/* no flag-changing mov */
+	lol_ret(self->run) = 500;
+	lol_flags(self->run) = LOL_GUEST_RFLAGS | set;
 	EXPECT_EXIT(LOL_EXIT_SYSCALL);
-	EXPECT_EQ(set, self->run->regs.rflags & set);
-	EXPECT_EQ(0x200, self->run->regs.rflags & 0x200);
+	EXPECT_EQ(set, lol_flags(self->run) & set);
+	EXPECT_EQ(0x200, lol_flags(self->run) & 0x200);
 
 	/* IF is always on, even when the monitor leaves it out. */
 	LOAD(two_syscalls);
-	self->run->regs.rflags = 0x2;
+	lol_flags(self->run) = 0x2;
 	EXPECT_EXIT(LOL_EXIT_SYSCALL);
-	EXPECT_EQ(0x200, self->run->regs.rflags & 0x200);
+	EXPECT_EQ(0x200, lol_flags(self->run) & 0x200);
 }
 
 /* ---- kicks, signals, immediate exit ---------------------------------------- */
@@ -534,7 +532,7 @@ TEST_F(guest, kick_pending)
 	ASSERT_EQ(0, lol_kick(self->vcpu.fd));
 	ASSERT_EQ(0, lol_kick(self->vcpu.fd));
 	EXPECT_EXIT(LOL_EXIT_KICK);
-	EXPECT_EQ(CODE_GVA, self->run->regs.rip);
+	EXPECT_EQ(CODE_GVA, lol_pc(self->run));
 	/* It never entered the guest. */
 	EXPECT_EQ(nr_exits, self->run->nr_exits);
 	/* The kick is used up. */
@@ -569,7 +567,7 @@ TEST_F_TIMEOUT(guest, kick_running, 60)
 
 	REQUIRE_RUN();
 	LOL_REQUIRE_CAP(self->vm.sys, LOL_CAP_KICK);
-	LOAD(spin);
+	LOAD(lol_stub_spin);
 	ASSERT_EQ(0, pthread_create(&t, NULL, kick_thread, &k));
 	ret = lol_run(self->vcpu.fd);
 	err = errno;
@@ -579,7 +577,7 @@ TEST_F_TIMEOUT(guest, kick_running, 60)
 	EXPECT_EQ(LOL_EXIT_KICK, self->run->exit_reason)
 		TH_LOG(LOL_EXIT_FMT, LOL_EXIT_ARGS(self->run));
 	EXPECT_EQ(0, k.ret) TH_LOG("LOL_KICK: %s", lol_errno_name(k.err));
-	EXPECT_EQ(CODE_GVA, self->run->regs.rip);
+	EXPECT_EQ(CODE_GVA, lol_pc(self->run));
 	/* A kick that raced with the exit may be pending: drain it. */
 	LOAD(two_syscalls);
 	if (RUN() == LOL_EXIT_KICK)
@@ -602,7 +600,7 @@ TEST_F_TIMEOUT(guest, signal_interrupts, 60)
 
 	REQUIRE_RUN();
 	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
-	LOAD(spin);
+	LOAD(lol_stub_spin);
 	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
 	ret = lol_run(self->vcpu.fd);
 	err = errno;
@@ -610,7 +608,7 @@ TEST_F_TIMEOUT(guest, signal_interrupts, 60)
 	EXPECT_STREQ("EINTR", lol_errno_name(err));
 	EXPECT_EQ(LOL_EXIT_INTR, self->run->exit_reason);
 	EXPECT_EQ(1, alarms);
-	EXPECT_EQ(CODE_GVA, self->run->regs.rip);
+	EXPECT_EQ(CODE_GVA, lol_pc(self->run));
 
 	/* The guest can be entered again. */
 	LOAD(two_syscalls);
@@ -634,7 +632,7 @@ TEST_F(guest, immediate_exit)
 	EXPECT_STREQ("EINTR", lol_errno_name(err));
 	EXPECT_EQ(LOL_EXIT_INTR, self->run->exit_reason);
 	/* The guest did not run. */
-	EXPECT_EQ(CODE_GVA, self->run->regs.rip);
+	EXPECT_EQ(CODE_GVA, lol_pc(self->run));
 	EXPECT_EQ(nr_exits, self->run->nr_exits);
 
 	self->run->immediate_exit = 0;
@@ -672,7 +670,7 @@ TEST_F_TIMEOUT(guest, user_sigsegv_is_intr, 60)
 
 	REQUIRE_RUN();
 	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, NULL));
-	LOAD(spin);
+	LOAD(lol_stub_spin);
 	ASSERT_EQ(0, pthread_create(&t, NULL, segv_thread, &s));
 	ret = lol_run(self->vcpu.fd);
 	err = errno;
@@ -697,7 +695,7 @@ TEST_F(guest, monitor_signal_state_kept)
 	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &block, NULL));
 
 	LOAD(load);
-	self->run->regs.rdi = UNMAPPED_GVA;
+	lol_arg0(self->run) = UNMAPPED_GVA;
 	EXPECT_EXIT(LOL_EXIT_FAULT);
 	LOAD(undefined);
 	EXPECT_EXIT(LOL_EXIT_TRAP);
@@ -749,7 +747,7 @@ TEST_F_TIMEOUT(guest, busy_and_destroyed_as, 60)
 	fpu = LOL_REQUIRE_CAP(self->vm.sys, LOL_CAP_FPU);
 	buf = calloc(1, fpu);
 	ASSERT_NE(NULL, buf);
-	LOAD(spin);
+	LOAD(lol_stub_spin);
 	ASSERT_EQ(0, pthread_create(&t, NULL, run_thread, &r));
 	/*
 	 * Wait until the other thread is in the guest, asking with
@@ -772,7 +770,7 @@ TEST_F_TIMEOUT(guest, busy_and_destroyed_as, 60)
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(0, r.ret) TH_LOG("%s", lol_errno_name(r.err));
 	EXPECT_EQ(LOL_EXIT_KICK, self->run->exit_reason);
-	EXPECT_EQ(CODE_GVA, self->run->regs.rip);
+	EXPECT_EQ(CODE_GVA, lol_pc(self->run));
 	/* Now the id is gone. */
 	EXPECT_ERRNO(ENOENT, lol_run(self->vcpu.fd));
 }
@@ -839,7 +837,7 @@ TEST_F(guest, fpu_state)
 	ASSERT_EQ(0, lol_set_fpu(self->vcpu.fd, buf, size));
 
 	LOAD(xmm);
-	self->run->regs.rsi = PAT2;
+	lol_arg1(self->run) = PAT2;
 	monitor_xmm1 = run_keeping_xmm1(self->vcpu.fd, 0x5a5a5a5a5a5a5a5aULL,
 					&ret);
 	ASSERT_EQ(0, ret) TH_LOG("LOL_RUN: %s", lol_errno_name(-ret));

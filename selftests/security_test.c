@@ -84,7 +84,6 @@
 LOL_GUEST_ASM(s_read, "mov (%rdi), %rsi\n\tmov $500, %eax\n\tsyscall\n\tud2\n");
 /* *(rdi) = 0x5a; syscall(501) */
 LOL_GUEST_ASM(s_write, "movq $0x5a, (%rdi)\n\tmov $501, %eax\n\tsyscall\n\tud2\n");
-LOL_GUEST_ASM(s_jump, "jmp *%rdi\n");
 /* syscall with the registers the test set */
 LOL_GUEST_ASM(s_syscall, "syscall\n\tud2\n");
 LOL_GUEST_ASM(s_int80, "int $0x80\n\tud2\n");
@@ -96,7 +95,6 @@ LOL_GUEST_ASM(s_native_call,
 	"mov $500, %eax\n\t"
 	"syscall\n\t"
 	"ud2\n");
-LOL_GUEST_ASM(s_spin, "1: jmp 1b\n");
 /* Writes every page of [rdi, rsi); syscall(500); then spins. */
 LOL_GUEST_ASM(s_touch,
 	"1: mov %rdi, (%rdi)\n\t"
@@ -466,7 +464,7 @@ TEST_F(node, unprivileged_needs_group)
 		CHILD_CHECK(mg_create(&g, PHYS_PAGES) == 0,
 			    "guest as uid %d in the node's group", NOBODY);
 		MG_LOAD(&g, s_syscall);
-		g.run->regs.rax = 39;
+		lol_ret(g.run) = 39;
 		CHILD_CHECK(lol_run(g.vcpu.fd) == 0, "LOL_RUN");
 		CHILD_CHECK(g.run->exit_reason == LOL_EXIT_SYSCALL &&
 			    g.run->syscall.nr == 39, "exit %u",
@@ -628,15 +626,15 @@ TEST_F(g, probes)
 			else if (kind == 1)
 				LOAD(s_write);
 			else
-				LOAD(s_jump);
-			self->run->regs.rdi = probes[i].addr;
+				LOAD(lol_stub_jump);
+			lol_arg0(self->run) = probes[i].addr;
 			x = RUN();
 			EXPECT_TRUE(x == LOL_EXIT_FAULT || x == LOL_EXIT_TRAP)
 				TH_LOG("%s %s 0x%llx: " LOL_EXIT_FMT ", rsi 0x%llx",
 				       kinds[kind], probes[i].what,
 				       (unsigned long long)probes[i].addr,
 				       LOL_EXIT_ARGS(self->run),
-				       (unsigned long long)self->run->regs.rsi);
+				       (unsigned long long)lol_arg1(self->run));
 			if (x == LOL_EXIT_FAULT)
 				EXPECT_EQ(probes[i].addr, self->run->fault.addr)
 					TH_LOG("%s %s", kinds[kind], probes[i].what);
@@ -652,18 +650,6 @@ TEST_F(g, probes)
 }
 
 /* A guest gets none of the monitor's registers: GPRs, xmm, ymm. */
-static bool have_avx(void)
-{
-	unsigned int a, b, c, d;
-	unsigned int lo, hi;
-
-	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-	if (!(c & (1u << 27)) || !(c & (1u << 28)))
-		return false;
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return (lo & 6) == 6;
-}
-
 #define MON_GPRS							\
 	"movabs $0x1111111111111111, %%rbx\n\t"				\
 	"movabs $0x8888888888888888, %%r8\n\t"				\
@@ -731,7 +717,7 @@ TEST_F(g, no_monitor_registers)
 		"r9", "r10", "r11", "r12", "r13", "r14", "r15",
 	};
 	unsigned char pat[32] __attribute__((aligned(32)));
-	bool avx = have_avx();
+	bool avx = lol_x86_has_avx();
 	unsigned char *top;
 	long ret;
 	int i;
@@ -863,7 +849,7 @@ TEST_F_TIMEOUT(g, maps_of_guest_thread, 60)
 	REQUIRE_RUN();
 	fpu = LOL_REQUIRE_CAP(self->g.vm.sys, LOL_CAP_FPU);
 	LOL_REQUIRE_CAP(self->g.vm.sys, LOL_CAP_KICK);
-	LOAD(s_spin);
+	LOAD(lol_stub_spin);
 	ASSERT_EQ(0, pthread_create(&t, NULL, spin_thread, &s));
 	ASSERT_TRUE(wait_in_guest(self->g.vcpu.fd, fpu));
 
@@ -954,7 +940,7 @@ TEST_F_TIMEOUT(node, nondumpable_monitor_in_guest, 60)
 			/* Dumpable during setup (setuid made it not), then not. */
 			CHILD_CHECK(!prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable");
 			CHILD_CHECK(mg_create(&g, PHYS_PAGES) == 0, "guest");
-			MG_LOAD(&g, s_spin);
+			MG_LOAD(&g, lol_stub_spin);
 			CHILD_CHECK(!prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable");
 			monitor_secret = ~PAT;
 			CHILD_CHECK(write(p[1], "x", 1) == 1, "pipe");
@@ -1174,17 +1160,17 @@ TEST_F_TIMEOUT(g, every_syscall_is_an_exit, 120)
 		nr = i < 600 ? i : extra[i - 600];
 		LOAD(s_syscall);
 		effect_args(&c, false, nr, a);
-		self->run->regs.rax = nr;
-		self->run->regs.rdi = a[0];
-		self->run->regs.rsi = a[1];
-		self->run->regs.rdx = a[2];
+		lol_ret(self->run) = nr;
+		lol_arg0(self->run) = a[0];
+		lol_arg1(self->run) = a[1];
+		lol_arg2(self->run) = a[2];
 		self->run->regs.r10 = a[3];
 		self->run->regs.r8 = a[4];
 		self->run->regs.r9 = a[5];
 		ASSERT_EQ(LOL_EXIT_SYSCALL, RUN()) TH_LOG("nr %llu", (unsigned long long)nr);
 		EXPECT_EQ(nr, self->run->syscall.nr);
-		EXPECT_EQ(nr, self->run->regs.rax) TH_LOG("nr %llu ran: rax %lld",
-			  (unsigned long long)nr, (long long)self->run->regs.rax);
+		EXPECT_EQ(nr, lol_ret(self->run)) TH_LOG("nr %llu ran: rax %lld",
+			  (unsigned long long)nr, (long long)lol_ret(self->run));
 		EXPECT_EQ(CODE_GVA, self->run->syscall.ip);
 		EXPECT_EQ(0, self->run->syscall.flags);
 		EXPECT_EQ(a[0], self->run->syscall.args[0]);
@@ -1213,16 +1199,16 @@ TEST_F_TIMEOUT(g, every_compat_syscall_is_an_exit, 120)
 	for (nr = 0; nr < 600; nr++) {
 		LOAD(s_int80);
 		effect_args(&c, true, nr, a);
-		self->run->regs.rax = nr;
+		lol_ret(self->run) = nr;
 		self->run->regs.rbx = a[0];
 		self->run->regs.rcx = a[1];
-		self->run->regs.rdx = a[2];
-		self->run->regs.rsi = a[3];
-		self->run->regs.rdi = a[4];
+		lol_arg2(self->run) = a[2];
+		lol_arg1(self->run) = a[3];
+		lol_arg0(self->run) = a[4];
 		self->run->regs.rbp = a[5];
 		ASSERT_EQ(LOL_EXIT_SYSCALL, RUN()) TH_LOG("nr %llu", (unsigned long long)nr);
 		EXPECT_EQ(nr, self->run->syscall.nr);
-		EXPECT_EQ(nr, self->run->regs.rax);
+		EXPECT_EQ(nr, lol_ret(self->run));
 		EXPECT_EQ(LOL_SYSCALL_COMPAT, self->run->syscall.flags);
 		EXPECT_EQ((__u32)a[0], self->run->syscall.args[0]);
 		if (canary_check(&c, why, sizeof(why))) {
@@ -1235,7 +1221,7 @@ TEST_F_TIMEOUT(g, every_compat_syscall_is_an_exit, 120)
 	/* sysenter: #UD on AMD, a compat syscall on Intel; never run. */
 	LOAD(s_sysenter);
 	effect_args(&c, true, 37, a);
-	self->run->regs.rax = 37;
+	lol_ret(self->run) = 37;
 	self->run->regs.rbx = a[0];
 	self->run->regs.rcx = a[1];
 	x = RUN();
@@ -1261,7 +1247,7 @@ TEST_F(g, native_range_bounds)
 	/* The range covers the first syscall instruction only. */
 	ASSERT_EQ(0, mg_native(&self->g, CODE_GVA, CODE_GVA + 2));
 	LOAD(s_native_call);
-	self->run->regs.rax = SYS_getpid;
+	lol_ret(self->run) = SYS_getpid;
 	ASSERT_EQ(LOL_EXIT_SYSCALL, RUN());
 	EXPECT_EQ(500, self->run->syscall.nr);
 	EXPECT_EQ(getpid(), (pid_t)self->run->syscall.args[0]);
@@ -1269,14 +1255,14 @@ TEST_F(g, native_range_bounds)
 	/* A range starting one byte later does not cover it. */
 	ASSERT_EQ(0, mg_native(&self->g, CODE_GVA + 1, CODE_GVA + 2));
 	LOAD(s_native_call);
-	self->run->regs.rax = SYS_getpid;
+	lol_ret(self->run) = SYS_getpid;
 	ASSERT_EQ(LOL_EXIT_SYSCALL, RUN());
 	EXPECT_EQ(SYS_getpid, self->run->syscall.nr);
 	EXPECT_EQ(CODE_GVA, self->run->syscall.ip);
 	/* ... nor one ending at it. */
 	ASSERT_EQ(0, mg_native(&self->g, CODE_GVA - PAGE, CODE_GVA));
 	LOAD(s_native_call);
-	self->run->regs.rax = SYS_getpid;
+	lol_ret(self->run) = SYS_getpid;
 	ASSERT_EQ(LOL_EXIT_SYSCALL, RUN());
 	EXPECT_EQ(SYS_getpid, self->run->syscall.nr);
 
@@ -1284,14 +1270,14 @@ TEST_F(g, native_range_bounds)
 	ASSERT_EQ(0, mg_native(&self->g, CODE_GVA, CODE_GVA + PAGE));
 	for (i = 0; i < ARRAY_SIZE(never); i++) {
 		LOAD(s_native_call);
-		self->run->regs.rax = never[i];
-		self->run->regs.rdi = SIGCHLD;
+		lol_ret(self->run) = never[i];
+		lol_arg0(self->run) = SIGCHLD;
 		ASSERT_EQ(LOL_EXIT_SYSCALL, RUN());
 		EXPECT_EQ(never[i], self->run->syscall.nr);
 		EXPECT_EQ(CODE_GVA, self->run->syscall.ip);
 	}
 	LOAD(s_int80);
-	self->run->regs.rax = 20;	/* i386 getpid */
+	lol_ret(self->run) = 20;	/* i386 getpid */
 	ASSERT_EQ(LOL_EXIT_SYSCALL, RUN());
 	EXPECT_EQ(20, self->run->syscall.nr);
 	EXPECT_EQ(LOL_SYSCALL_COMPAT, self->run->syscall.flags);
@@ -1330,10 +1316,10 @@ TEST_F(g, native_cannot_drive_lol)
 
 		LOAD(s_native_call);
 		memset(mg_u64(&self->g, PHYS_DATA, 0), 0, PAGE);
-		self->run->regs.rax = calls[i].nr;
-		self->run->regs.rdi = calls[i].a0;
-		self->run->regs.rsi = calls[i].a1;
-		self->run->regs.rdx = calls[i].a2;
+		lol_ret(self->run) = calls[i].nr;
+		lol_arg0(self->run) = calls[i].a0;
+		lol_arg1(self->run) = calls[i].a1;
+		lol_arg2(self->run) = calls[i].a2;
 		self->run->regs.r10 = calls[i].a3;
 		self->run->regs.r8 = calls[i].a4;
 		ASSERT_EQ(LOL_EXIT_SYSCALL, RUN());
@@ -1367,7 +1353,7 @@ TEST(native_obeys_monitor_seccomp)
 		CHILD_CHECK(!prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog),
 			    "seccomp");
 		MG_LOAD(&g, s_native_call);
-		g.run->regs.rax = SYS_getppid;
+		lol_ret(g.run) = SYS_getppid;
 		CHILD_CHECK(lol_run(g.vcpu.fd) == 0, "LOL_RUN");
 		CHILD_CHECK(g.run->exit_reason == LOL_EXIT_SYSCALL &&
 			    g.run->syscall.nr == 500, "exit");
@@ -1375,7 +1361,7 @@ TEST(native_obeys_monitor_seccomp)
 			    "NATIVE getppid under the monitor's filter returned %lld",
 			    (long long)g.run->syscall.args[0]);
 		MG_LOAD(&g, s_native_call);
-		g.run->regs.rax = SYS_getpid;
+		lol_ret(g.run) = SYS_getpid;
 		CHILD_CHECK(lol_run(g.vcpu.fd) == 0 &&
 			    (pid_t)g.run->syscall.args[0] == getpid(),
 			    "NATIVE getpid");
@@ -1403,8 +1389,8 @@ static void *tid_thread(void *p)
 	struct tid_runner *r = p;
 
 	MG_LOAD(r->g, s_native_call);
-	r->g->run->regs.rax = SYS_set_tid_address;
-	r->g->run->regs.rdi = (unsigned long)&tid_target;
+	lol_ret(r->g->run) = SYS_set_tid_address;
+	lol_arg0(r->g->run) = (unsigned long)&tid_target;
 	/* Reflected (it exits as itself), or run: then syscall(500). */
 	r->ok = lol_run(r->g->vcpu.fd) == 0 &&
 		r->g->run->exit_reason == LOL_EXIT_SYSCALL &&
@@ -1523,7 +1509,7 @@ TEST_F(g, passed_fds_are_inert)
 	close(sv[0]);
 	/* Still the creator's. */
 	LOAD(s_syscall);
-	self->run->regs.rax = 39;
+	lol_ret(self->run) = 39;
 	EXPECT_EQ(LOL_EXIT_SYSCALL, RUN());
 }
 
@@ -1662,7 +1648,7 @@ TEST_F(phys, read_only_file)
 	ASSERT_EQ((ssize_t)LOL_GUEST_SIZE(s_write),
 		  pwrite(memfd, s_write_start, LOL_GUEST_SIZE(s_write), PAGE));
 	lol_vcpu_set_entry(&vcpu, as, CODE_GVA, 0);
-	vcpu.run->regs.rdi = DATA_GVA;
+	lol_arg0(vcpu.run) = DATA_GVA;
 	ASSERT_EQ(0, lol_run(vcpu.fd));
 	EXPECT_EQ(LOL_EXIT_FAULT, vcpu.run->exit_reason);
 	EXPECT_EQ(LOL_FAULT_WRITE, vcpu.run->fault.access);
@@ -1752,7 +1738,7 @@ TEST_F(g, phys_file_shrinks)
 	ASSERT_EQ(0, lol_vm_map(&self->g.vm, self->g.as_id, OTHER_GVA,
 				6 * PAGE, PAGE, LOL_PROT_READ));
 	LOAD(s_read);
-	self->run->regs.rdi = OTHER_GVA;
+	lol_arg0(self->run) = OTHER_GVA;
 	ASSERT_EQ(LOL_EXIT_SYSCALL, RUN());
 	/* The monitor's own view covers the lost pages too: drop it. */
 	ASSERT_EQ(0, munmap((char *)self->g.vm.phys + 4 * PAGE, 4 * PAGE));
@@ -1767,13 +1753,13 @@ TEST_F(g, phys_file_shrinks)
 	ASSERT_EQ(0, lol_vm_map(&self->g.vm, self->g.as_id, OTHER_GVA,
 				6 * PAGE, PAGE, LOL_PROT_READ));
 	LOAD(s_read);
-	self->run->regs.rdi = OTHER_GVA;
+	lol_arg0(self->run) = OTHER_GVA;
 	ASSERT_EQ(LOL_EXIT_FAULT, RUN());
 	EXPECT_EQ(OTHER_GVA, self->run->fault.addr);
 	EXPECT_EQ(LOL_FAULT_PRESENT, self->run->fault.flags & LOL_FAULT_PRESENT);
 	/* Still fine below the new end. */
 	LOAD(s_read);
-	self->run->regs.rdi = DATA_GVA;
+	lol_arg0(self->run) = DATA_GVA;
 	EXPECT_EQ(LOL_EXIT_SYSCALL, RUN());
 }
 
@@ -1897,8 +1883,8 @@ TEST_F_TIMEOUT(g, memcg_limits_guest_memory, 120)
 					PHYS_PAGES * PAGE, 128 * M,
 					LOL_PROT_READ | LOL_PROT_WRITE), "map");
 		MG_LOAD(&g, s_touch);
-		g.run->regs.rdi = 1UL << 32;
-		g.run->regs.rsi = (1UL << 32) + 128 * M;
+		lol_arg0(g.run) = 1UL << 32;
+		lol_arg1(g.run) = (1UL << 32) + 128 * M;
 		lol_run(g.vcpu.fd);
 		fprintf(stderr, "# child: guest touched 128 MiB in a 32 MiB cgroup: exit %s"
 			" addr 0x%llx access %u flags %u\n",
@@ -1954,8 +1940,8 @@ TEST_F_TIMEOUT(g, memory_freed_after_death, 120)
 					PHYS_PAGES * PAGE, size,
 					LOL_PROT_READ | LOL_PROT_WRITE), "map");
 		MG_LOAD(&g, s_touch);
-		g.run->regs.rdi = 1UL << 32;
-		g.run->regs.rsi = (1UL << 32) + size;
+		lol_arg0(g.run) = 1UL << 32;
+		lol_arg1(g.run) = (1UL << 32) + size;
 		CHILD_CHECK(!lol_run(g.vcpu.fd) &&
 			    g.run->exit_reason == LOL_EXIT_SYSCALL,
 			    "touch: exit %s addr 0x%llx access %u flags %u",
@@ -2207,10 +2193,10 @@ static void *flip_run(void *p)
 		volatile struct lol_run *run = f->run;
 		unsigned long r = i * 0x9e3779b97f4a7c15UL;
 
-		run->regs.rip = !(r >> 54 & 3) ? bad_rip[i & 3] : CODE_GVA;
+		lol_pc(run) = !(r >> 54 & 3) ? bad_rip[i & 3] : CODE_GVA;
 		run->as_id = !(r >> 56 & 3) ? 0x7fff : f->good_as;
 		run->flags = !(r >> 58 & 3) ? 0x80000000U : 0;
-		run->regs.rflags = !(r >> 60 & 3) ? 0x3202 : 0x202;	/* IOPL 3 */
+		lol_flags(run) = !(r >> 60 & 3) ? 0x3202 : 0x202;	/* IOPL 3 */
 		run->regs.fs_base = !(r >> 62 & 3) ? 0xffff800000000000ULL : 0;
 	}
 	f->flips = i;
@@ -2325,7 +2311,7 @@ TEST_F_TIMEOUT(g, as_ops_flips, 120)
 	TH_LOG("%lu LOL_AS_OPS: %lu mapped, %lu EINVAL", i, ok, einval);
 	/* Nothing at the rejected address. */
 	LOAD(s_read);
-	self->run->regs.rdi = 0x800000000000ULL;
+	lol_arg0(self->run) = 0x800000000000ULL;
 	x = RUN();
 	EXPECT_TRUE(x == LOL_EXIT_FAULT || x == LOL_EXIT_TRAP)
 		TH_LOG(LOL_EXIT_FMT, LOL_EXIT_ARGS(self->run));
@@ -2346,7 +2332,7 @@ static pid_t start_busy_guest(void)
 			_exit(1);
 		for (;;) {
 			MG_LOAD(&g, s_syscall);
-			g.run->regs.rax = 500;
+			lol_ret(g.run) = 500;
 			if (lol_run(g.vcpu.fd))
 				_exit(1);
 		}
@@ -2531,14 +2517,14 @@ TEST_F_TIMEOUT(g, native_sud_off_refused, 60)
 	REQUIRE_RUN();
 	ASSERT_EQ(0, mg_native(&self->g, CODE_GVA, CODE_GVA + 2));
 	LOAD(s_native_call);
-	self->run->regs.rax = SYS_prctl;
-	self->run->regs.rdi = PR_SET_SYSCALL_USER_DISPATCH;
-	self->run->regs.rsi = PR_SYS_DISPATCH_OFF;
+	lol_ret(self->run) = SYS_prctl;
+	lol_arg0(self->run) = PR_SET_SYSCALL_USER_DISPATCH;
+	lol_arg1(self->run) = PR_SYS_DISPATCH_OFF;
 	ASSERT_EQ(LOL_EXIT_SYSCALL, RUN());
 	if (self->run->syscall.nr == SYS_prctl) {
 		/* Reflected: answer it, go on. */
 		EXPECT_EQ(CODE_GVA, self->run->syscall.ip);
-		self->run->regs.rax = 0;
+		lol_ret(self->run) = 0;
 		ASSERT_EQ(LOL_EXIT_SYSCALL, RUN());
 	}
 	EXPECT_EQ(500, self->run->syscall.nr);
@@ -2571,7 +2557,7 @@ TEST_F_TIMEOUT(g, nested_run_refused, 60)
 	/* All but the final syscall(500) and ud2 (9 bytes) is NATIVE. */
 	ASSERT_EQ(0, mg_native(&self->g, CODE_GVA,
 			       CODE_GVA + LOL_GUEST_SIZE(s_nested) - 9));
-	self->run->regs.rdi = self->g.vm.sys;
+	lol_arg0(self->run) = self->g.vm.sys;
 	ASSERT_EQ(LOL_EXIT_SYSCALL, RUN());
 	TH_LOG("from guest mode: CREATE_GUEST %llx, CREATE_VCPU %llx, CREATE_AS %llx, "
 	       "mmap %llx, nested LOL_RUN %llx (5a5a...: not reached)",

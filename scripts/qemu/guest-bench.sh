@@ -5,13 +5,16 @@
 # lol-bench with LOL_BENCH_ARGS, print its JSON between markers for the
 # host, unload.
 
-# shellcheck disable=SC2086 # word lists on purpose
-if ! insmod /lol.ko ${LOL_MODULE_PARAMS:-}; then
+# shellcheck source=guest-lib.sh source-path=SCRIPTDIR
+. /lol/guest-lib.sh
+
+if ! lol_guest_insmod; then
 	echo "LOL-BENCH: insmod /lol.ko failed"
 	exit 1
 fi
 export LOL_ACCEL
 rc=0
+# shellcheck disable=SC2086 # LOL_BENCH_ARGS is a word list on purpose
 lol-bench ${LOL_BENCH_ARGS:-} --json /tmp/results.json || rc=$?
 echo "LOL-BENCH-JSON-BEGIN"
 cat /tmp/results.json 2>/dev/null
@@ -20,8 +23,5 @@ if ! rmmod lol; then
 	echo "LOL-BENCH: rmmod lol failed"
 	rc=1
 fi
-echo "LOL-TAINT: $(cat /proc/sys/kernel/tainted)"
-echo "LOL-DMESG-BEGIN"
-dmesg
-echo "LOL-DMESG-END"
+lol_guest_tail
 exit "$rc"

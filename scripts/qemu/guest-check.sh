@@ -20,6 +20,9 @@
 # From /lol/env: LOL_TEST_LIST (names, in order), LOL_TEST_TIMEOUT (seconds
 # per binary), LOL_MODULE_PARAMS (insmod arguments).
 
+# shellcheck source=guest-lib.sh source-path=SCRIPTDIR
+. /lol/guest-lib.sh
+
 LOL_KO=/lol.ko
 export LOL_KO
 timeout=${LOL_TEST_TIMEOUT:-300}
@@ -38,8 +41,7 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 	echo clear >/sys/kernel/debug/kmemleak
 fi
 
-# shellcheck disable=SC2086 # LOL_MODULE_PARAMS is a word list on purpose
-if insmod "$LOL_KO" ${LOL_MODULE_PARAMS:-}; then
+if lol_guest_insmod; then
 	echo "LOL-INSMOD: ok"
 	loaded=1
 else
@@ -101,8 +103,5 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 		END { flush() }' /sys/kernel/debug/kmemleak
 fi
 
-echo "LOL-TAINT: $(cat /proc/sys/kernel/tainted)"
-echo "LOL-DMESG-BEGIN"
-dmesg
-echo "LOL-DMESG-END"
+lol_guest_tail
 echo "LOL-RESULT: done"

@@ -15,8 +15,10 @@ G=/lol/guest
 ROOT=/tmp/lol-guest-root
 args=$(echo "${LOL_GB_ARGS:-}" | tr , ' ')
 
-# shellcheck disable=SC2086 # LOL_MODULE_PARAMS is a word list on purpose
-if ! insmod /lol.ko ${LOL_MODULE_PARAMS:-}; then
+# shellcheck source=guest-lib.sh source-path=SCRIPTDIR
+. /lol/guest-lib.sh
+
+if ! lol_guest_insmod; then
 	echo "LOL-DEMO: insmod /lol.ko failed"
 	exit 1
 fi
@@ -84,8 +86,5 @@ if ! rmmod lol; then
 	rc=1
 fi
 echo "LOL-DEMO-RC: $rc"
-echo "LOL-TAINT: $(cat /proc/sys/kernel/tainted)"
-echo "LOL-DMESG-BEGIN"
-dmesg
-echo "LOL-DMESG-END"
+lol_guest_tail
 exit "$rc"

@@ -52,7 +52,8 @@ lol_fuzz_summary() {
 		sed 's/^/  /' || true
 }
 
-# Fill in KVER, KDIR, LOL_CACHE and BUILD like the Makefile does.
+# Fill in KVER, KDIR, LOL_CACHE and BUILD like the Makefile does, and load
+# the guest arch's row of the QEMU table (lol_vm_arch).
 lol_env() {
 	if [ -z "${KVER:-}" ]; then
 		KVER=$("$LOL_ROOT/scripts/kver.sh") ||
@@ -62,11 +63,43 @@ lol_env() {
 	LOL_CACHE=${LOL_CACHE:-${HOME:-/root}/.cache/lol}
 	BUILD=${BUILD:-$LOL_ROOT/build}
 	export KVER KDIR LOL_CACHE BUILD
+	lol_vm_arch
+}
+
+# lol_vm_arch: load the guest arch's row of scripts/qemu/arch.table
+# ($LOL_ARCH, else x86_64; the kernel's names arm64 and x86 work too) into
+# LOL_VM_ARCH, LOL_VM_QEMU, LOL_VM_MACHINE, LOL_VM_CPU_TCG, LOL_VM_CPU_KVM,
+# LOL_VM_CONSOLE, LOL_VM_KIMAGE, LOL_VM_CMDLINE and LOL_VM_EXTRA ("-" as
+# "", commas in the last two as spaces). Loaded once: a later call for the
+# same arch is free.
+lol_vm_arch() {
+	local a=${LOL_ARCH:-x86_64} row f
+
+	case $a in
+	x86 | amd64) a=x86_64 ;;
+	arm64) a=aarch64 ;;
+	esac
+	[ "${LOL_VM_ARCH:-}" = "$a" ] && return 0
+	row=$(awk -v a="$a" '!/^#/ && $1 == a' "$LOL_QEMU_DIR/arch.table")
+	[ -n "$row" ] || lol_die "no QEMU row for arch '$a' in $LOL_QEMU_DIR/arch.table"
+	# shellcheck disable=SC2034 # for the scripts that source this file
+	read -r LOL_VM_ARCH LOL_VM_QEMU LOL_VM_MACHINE LOL_VM_CPU_TCG \
+		LOL_VM_CPU_KVM LOL_VM_CONSOLE LOL_VM_KIMAGE LOL_VM_CMDLINE \
+		LOL_VM_EXTRA <<<"$row"
+	for f in LOL_VM_MACHINE LOL_VM_CPU_KVM LOL_VM_CMDLINE LOL_VM_EXTRA; do
+		if [ "${!f}" = - ]; then
+			printf -v "$f" ''
+		fi
+	done
+	LOL_VM_CMDLINE=${LOL_VM_CMDLINE//,/ }
+	LOL_VM_EXTRA=${LOL_VM_EXTRA//,/ }
 }
 
 # Path of the cached Debian kernel image for $KVER (see scripts/deps.sh).
 lol_cached_kernel() {
-	printf '%s\n' "$LOL_CACHE/kernel/$KVER/boot/vmlinuz-$KVER"
+	lol_vm_arch
+	# shellcheck disable=SC2059 # the table's image path is the format
+	printf "$LOL_CACHE/kernel/$KVER/$LOL_VM_KIMAGE\n" "$KVER"
 }
 
 # The kernel to boot: $LOL_KERNEL, else the cached Debian image.
@@ -93,6 +126,16 @@ lol_bzimage_version() {
 # vermagic of a .ko: its first word is the kernel release it was built for.
 lol_module_release() {
 	modinfo -F vermagic "$1" 2>/dev/null | cut -d' ' -f1
+}
+
+# lol_module KERNEL: the module to load ($LOL_MODULE, else ./lol.ko),
+# checked to be there and built for KERNEL.
+lol_module() {
+	local m=${LOL_MODULE:-$LOL_ROOT/lol.ko}
+
+	[ -f "$m" ] || lol_die "no module at $m (make module)"
+	lol_check_module_matches "$m" "$1"
+	printf '%s\n' "$m"
 }
 
 # Fail early and clearly when a module was not built for the kernel we boot.
@@ -124,12 +167,12 @@ lol_size() {
 	awk -v b="$b" 'BEGIN { printf "%.1f MiB", b / 1048576 }'
 }
 
-# The accelerator for `run-vm.sh --accel auto`: $LOL_ACCEL if set, else KVM if
-# /dev/kvm is usable and a probe boot of the same kernel reaches userspace
-# within LOL_KVM_PROBE_TIMEOUT (30 s), else TCG. The verdict is cached per
-# host kernel, QEMU binary and guest kernel in $LOL_CACHE/accel/ because a
-# failing probe costs the whole timeout (nested KVM on the CI machines hangs
-# after "Probing EDD").
+# The accelerator for `vm.sh --accel auto`: $LOL_ACCEL if set, else KVM if
+# the guest's arch is the host's, /dev/kvm is usable and a probe boot of
+# the same kernel reaches userspace within LOL_KVM_PROBE_TIMEOUT (30 s),
+# else TCG. The verdict is cached per host kernel, QEMU binary and guest
+# kernel in $LOL_CACHE/accel/ because a failing probe costs the whole
+# timeout (nested KVM on the CI machines hangs after "Probing EDD").
 lol_pick_accel() {
 	local kernel=$1 key cache dir rc
 
@@ -142,13 +185,15 @@ lol_pick_accel() {
 	*) lol_die "LOL_ACCEL must be tcg, kvm or auto, not '$LOL_ACCEL'" ;;
 	esac
 
-	if ! [ -r "${LOL_KVM_DEV:-/dev/kvm}" ] || ! [ -w "${LOL_KVM_DEV:-/dev/kvm}" ]; then
+	lol_vm_arch
+	if [ "$(uname -m)" != "$LOL_VM_ARCH" ] ||
+		! [ -r "${LOL_KVM_DEV:-/dev/kvm}" ] || ! [ -w "${LOL_KVM_DEV:-/dev/kvm}" ]; then
 		printf 'tcg\n'
 		return 0
 	fi
 
 	key=$(printf '%s|%s|%s|%s' "$(uname -r)" \
-		"$(stat -Lc '%s %Y' "$(command -v qemu-system-x86_64)")" \
+		"$(stat -Lc '%s %Y' "$(command -v "$LOL_VM_QEMU")")" \
 		"$kernel" "$(stat -Lc '%s %Y' "$kernel")" | cksum | cut -d' ' -f1)
 	cache="$LOL_CACHE/accel/$key"
 	if [ -f "$cache" ]; then
@@ -160,7 +205,7 @@ lol_pick_accel() {
 	printf 'echo LOL-KVM-PROBE-OK\n' >"$dir/guest.sh"
 	"$LOL_QEMU_DIR/mkinitramfs.sh" -o "$dir/initrd" -s "$dir/guest.sh" >&2
 	rc=0
-	"$LOL_QEMU_DIR/run-vm.sh" --kernel "$kernel" --initrd "$dir/initrd" \
+	"$LOL_QEMU_DIR/vm.sh" --kernel "$kernel" --initrd "$dir/initrd" \
 		--accel kvm --smp 1 --timeout "${LOL_KVM_PROBE_TIMEOUT:-30}" \
 		--log "$dir/console.log" >/dev/null 2>&1 || rc=$?
 	mkdir -p "$LOL_CACHE/accel"
@@ -207,4 +252,107 @@ lol_guest_payload() {
 	cp "$BUILD/guest/linux" "$BUILD/guest/lol-guest-suite" \
 		"$BUILD/guest/lol-guest-bench" "$LOL_ROOT/guest-patch/rootfs/init" \
 		"$LOL_ROOT/guest-patch/rootfs/inittab" "$1/"
+}
+
+# The pieces every front-end's VM run is made of: a payload directory, its
+# /lol/env, an initramfs, the boot itself and the kernel-log verdict.
+
+# lol_payload DIR MODULE: a fresh payload directory: MODULE as /lol.ko and
+# the userspace programs ($BUILD/bin) in /lol/bin.
+lol_payload() {
+	rm -rf "$1"
+	mkdir -p "$1/lol/bin"
+	cp "$2" "$1/lol.ko"
+	if [ -d "$BUILD/bin" ]; then
+		cp -a "$BUILD/bin/." "$1/lol/bin/"
+	fi
+}
+
+# lol_copy_tests SRC DST: a selftests output directory (the binaries,
+# tests.list, settings and helper files) without build intermediates.
+lol_copy_tests() {
+	mkdir -p "$2"
+	(cd "$1" && find . -type f ! -name '*.o' ! -name '*.d' ! -name '*.a' -print0 |
+		cpio --null -pdm --quiet "$2")
+}
+
+# lol_test_names DIR: the tests to run, one a line: $LOL_TESTS, else
+# DIR/tests.list (one name a line; # comments).
+lol_test_names() {
+	local names
+
+	if [ -n "${LOL_TESTS:-}" ]; then
+		read -r -a names <<<"$LOL_TESTS"
+		printf '%s\n' "${names[@]}"
+	else
+		sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$1/tests.list"
+	fi
+}
+
+# lol_settings_timeout DIR: the per-test timeout in kselftest's `settings`
+# file (timeout=N) of DIR, else of the source tree, else 300.
+lol_settings_timeout() {
+	local t=300 s v
+
+	for s in "$1/settings" "$LOL_ROOT/selftests/settings"; do
+		if [ -f "$s" ]; then
+			v=$(sed -n 's/^[[:space:]]*timeout[[:space:]]*=[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$s" | tail -n1)
+			[ -n "$v" ] && t=$v
+			break
+		fi
+	done
+	printf '%s\n' "$t"
+}
+
+# lol_env_file FILE NAME=VALUE...: the payload's /lol/env, which the
+# guest's init sources: each value quoted for sh.
+lol_env_file() {
+	local f=$1 kv
+
+	shift
+	for kv in "$@"; do
+		printf '%s=%q\n' "${kv%%=*}" "${kv#*=}"
+	done >"$f"
+}
+
+# lol_fuzz_test DIR ARGS...: the fuzz "test" in the selftests directory
+# DIR: scripts/fuzz-guest.sh as DIR/fuzz, lol-fuzz's ARGS in DIR/fuzz.args.
+lol_fuzz_test() {
+	cp "$LOL_ROOT/scripts/fuzz-guest.sh" "$1/fuzz"
+	printf '%s\n' "${*:2}" >"$1/fuzz.args"
+}
+
+# lol_initramfs OUT GUEST PAYLOAD: the initramfs OUT that runs
+# scripts/qemu/GUEST with PAYLOAD's files over its root.
+lol_initramfs() {
+	"$LOL_QEMU_DIR/mkinitramfs.sh" -o "$1" -s "$LOL_QEMU_DIR/$2" -p "$3"
+}
+
+# lol_vm [AWK-ARG...] -- VM-ARG...: boot through vm.sh with VM-ARGs, the
+# console streamed through awk with AWK-ARGs (none: raw), and set vm_rc to
+# the VM's status (124: timeout). Never fails itself: callers judge vm_rc.
+# shellcheck disable=SC2034 # vm_rc is the caller's
+lol_vm() {
+	local awkargs=()
+
+	while [ "$1" != -- ]; do
+		awkargs+=("$1")
+		shift
+	done
+	shift
+	set +e
+	if [ ${#awkargs[@]} -eq 0 ]; then
+		"$LOL_QEMU_DIR/vm.sh" "$@"
+		vm_rc=$?
+	else
+		"$LOL_QEMU_DIR/vm.sh" "$@" | lol_awk_stream "${awkargs[@]}"
+		vm_rc=${PIPESTATUS[0]}
+	fi
+	set -e
+}
+
+# lol_kernel_ok LOG: the harness's kernel-log verdict on a console log
+# (WARNING:, BUG:, Oops, lockdep and refcount splats, taint; check.awk).
+lol_kernel_ok() {
+	awk -v mode=kernel -f "$LOL_QEMU_DIR/check.awk" "$1"
 }

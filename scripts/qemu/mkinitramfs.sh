@@ -24,9 +24,10 @@ usage: $0 -o OUT -s GUEST_SCRIPT [-p PAYLOAD_DIR]... [-z]
                    faster under TCG)
   -h, --help       this text
 
-Guest layout: /init, /bin/busybox + links, /lol/guest.sh, /lol/env (from a
-payload, optional: sourced by init), /lol/bin (on PATH), /lol/lib (on
-LD_LIBRARY_PATH), /tmp (tmpfs).
+Guest layout: /init, /bin/busybox + links, /lol/guest.sh, /lol/guest-lib.sh
+(helpers the guest scripts source), /lol/env (from a payload, optional:
+sourced by init), /lol/bin (on PATH), /lol/lib (on LD_LIBRARY_PATH), /tmp
+(tmpfs).
 EOF
 }
 
@@ -67,6 +68,7 @@ install -m 0755 "$busybox" "$stage/bin/busybox"
 done
 install -m 0755 "$LOL_QEMU_DIR/init" "$stage/init"
 install -m 0755 "$script" "$stage/lol/guest.sh"
+install -m 0644 "$LOL_QEMU_DIR/guest-lib.sh" "$stage/lol/guest-lib.sh"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
 	>"$stage/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/etc/group"

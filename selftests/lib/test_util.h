@@ -24,6 +24,8 @@
 #include "liblol.h"
 #include "guest.h"
 #include "lol_compat.h"
+/* lib/<arch>/: register accessors and CPU features of the guest's arch. */
+#include "processor.h"
 
 /*
  * Guest addresses (AS ops, rip, fs/gs base, syscall ranges) stay below

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Boot a kernel + initramfs in qemu-system-x86_64 and stream its serial
+# The harness's one VM driver: boot a kernel + initramfs in the QEMU of the
+# guest's architecture (scripts/qemu/arch.table: emulator, machine, CPU,
+# console, arch-only kernel and QEMU arguments) and stream its serial
 # console to stdout (carriage returns stripped) and to a log file.
 # Exit status: QEMU's (0 after the guest's `reboot -f` with -no-reboot),
 # 124 when the VM ran past --timeout and was killed.
@@ -14,6 +16,8 @@ usage() {
 	cat <<EOF
 usage: $0 --kernel BZIMAGE --initrd INITRAMFS [options]
 
+  --arch A          guest architecture, a row of arch.table (default:
+                    \$LOL_ARCH, else x86_64)
   --kernel FILE     kernel image to boot (bzImage)
   --initrd FILE     initramfs (see mkinitramfs.sh)
   --append STR      extra kernel command line, after the harness defaults
@@ -28,16 +32,18 @@ usage: $0 --kernel BZIMAGE --initrd INITRAMFS [options]
   --quiet           do not stream the console to stdout
   -h, --help        this text
 
-The command line always has: console=ttyS0 panic_on_warn=1 oops=panic
-panic=-1 panic_print=0x20 loglevel=4 (errors reach the console live;
-everything else is in dmesg, and the whole log is replayed on a panic).
+The command line always has: console=<the arch's UART> panic_on_warn=1
+oops=panic panic=-1 panic_print=0x20 loglevel=4 (errors reach the console
+live; everything else is in dmesg, and the whole log is replayed on a
+panic), then the arch's own arguments (x86_64: edd=off).
 EOF
 }
 
-kernel='' initrd='' append='' timeout=1500 smp=2 mem=1G icount=0
+arch='' kernel='' initrd='' append='' timeout=1500 smp=2 mem=1G icount=0
 accel=${LOL_ACCEL:-auto} log='' quiet=0
 while [ $# -gt 0 ]; do
 	case $1 in
+	--arch) arch=$2; shift 2 ;;
 	--kernel) kernel=$2; shift 2 ;;
 	--initrd) initrd=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
@@ -58,31 +64,40 @@ if [ -z "$kernel" ] || [ -z "$initrd" ]; then
 fi
 [ -f "$kernel" ] || lol_die "no kernel at $kernel"
 [ -f "$initrd" ] || lol_die "no initramfs at $initrd"
-command -v qemu-system-x86_64 >/dev/null || lol_die "qemu-system-x86_64 missing (make deps)"
+# The accelerator probe (lol_pick_accel, and the vm.sh it runs) must
+# boot the same arch.
+if [ -n "$arch" ]; then
+	LOL_ARCH=$arch
+	export LOL_ARCH
+fi
+lol_vm_arch
+command -v "$LOL_VM_QEMU" >/dev/null || lol_die "$LOL_VM_QEMU missing (make deps)"
 
-cmdline="console=ttyS0 panic_on_warn=1 oops=panic panic=-1 panic_print=0x20"
-cmdline="$cmdline loglevel=4 edd=off rdinit=/init${append:+ $append}"
+cmdline="console=$LOL_VM_CONSOLE panic_on_warn=1 oops=panic panic=-1"
+cmdline="$cmdline panic_print=0x20 loglevel=4${LOL_VM_CMDLINE:+ $LOL_VM_CMDLINE}"
+cmdline="$cmdline rdinit=/init${append:+ $append}"
 
-# A second UART (ttyS1) that goes nowhere: tests write to it to make
-# device interrupts (fpu_stress_test), without touching the console.
-qemu=(qemu-system-x86_64 -nodefaults -no-user-config -nographic -no-reboot
-	-serial mon:stdio -serial null -m "$mem" -kernel "$kernel"
-	-initrd "$initrd" -append "$cmdline")
+qemu=("$LOL_VM_QEMU" -nodefaults -no-user-config -nographic -no-reboot)
+[ -n "$LOL_VM_MACHINE" ] && qemu+=(-M "$LOL_VM_MACHINE")
+qemu+=(-serial mon:stdio)
+# shellcheck disable=SC2206 # the table's extra arguments are a word list
+[ -n "$LOL_VM_EXTRA" ] && qemu+=($LOL_VM_EXTRA)
+qemu+=(-m "$mem" -kernel "$kernel" -initrd "$initrd" -append "$cmdline")
 
 if [ "$icount" = 1 ]; then
 	# Instruction counting exists only under TCG, and only single-threaded.
 	[ "$accel" = kvm ] && lol_die "--icount needs TCG"
-	qemu+=(-accel tcg -cpu max -smp 1 -icount "shift=0,align=off,sleep=off")
+	qemu+=(-accel tcg -cpu "$LOL_VM_CPU_TCG" -smp 1 -icount "shift=0,align=off,sleep=off")
 else
 	if [ "$accel" = auto ]; then
 		LOL_CACHE=${LOL_CACHE:-${HOME:-/root}/.cache/lol}
 		accel=$(lol_pick_accel "$kernel")
 	fi
 	case $accel in
-	kvm) qemu+=(-accel kvm -cpu "host,-arch-capabilities" -smp "$smp") ;;
+	kvm) qemu+=(-accel kvm -cpu "$LOL_VM_CPU_KVM" -smp "$smp") ;;
 	# One host thread per vCPU (QEMU's default for x86 on x86; said
 	# here because the scaling benchmark depends on it).
-	tcg) qemu+=(-accel tcg,thread=multi -cpu max -smp "$smp") ;;
+	tcg) qemu+=(-accel tcg,thread=multi -cpu "$LOL_VM_CPU_TCG" -smp "$smp") ;;
 	*) lol_die "unknown accelerator '$accel'" ;;
 	esac
 fi

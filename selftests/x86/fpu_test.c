@@ -43,16 +43,8 @@ static int has_avx, has_avx512;
 
 static void detect(void)
 {
-	unsigned int a, b, c, d;
-	uint32_t xcr0_lo = 0, xcr0_hi = 0;
-
-	__cpuid(1, a, b, c, d);
-	if (!(c & bit_OSXSAVE))
-		return;
-	__asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-	has_avx = (c & bit_AVX) && (xcr0_lo & 0x6) == 0x6;
-	__cpuid_count(7, 0, a, b, c, d);
-	has_avx512 = has_avx && (b & bit_AVX512F) && (xcr0_lo & 0xe0) == 0xe0;
+	has_avx = lol_x86_has_avx();
+	has_avx512 = lol_x86_has_avx512();
 }
 
 /*

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lol selftests, x86_64: the run page's registers by role, and the CPU
+ * features the FP tests depend on. A port puts the same names in
+ * lib/<arch>/processor.h, so that a test which only moves a guest's
+ * program counter or reads its syscall result compiles on every arch;
+ * the Makefile puts lib/<arch>/ on the include path. (KVM's selftests
+ * split the same way: lib/ and lib/<arch>/processor.h.)
+ */
+#ifndef _LOL_TEST_PROCESSOR_H
+#define _LOL_TEST_PROCESSOR_H
+
+#include <stdbool.h>
+
+#include <linux/lol.h>
+
+/*
+ * Lvalues in struct lol_run: the program counter, the stack pointer, the
+ * flags, the register a syscall's number goes in and its result comes
+ * back in, and the first three syscall (and function) arguments.
+ */
+#define lol_pc(run)		((run)->regs.rip)
+#define lol_sp(run)		((run)->regs.rsp)
+#define lol_flags(run)		((run)->regs.rflags)
+#define lol_ret(run)		((run)->regs.rax)
+#define lol_arg0(run)		((run)->regs.rdi)
+#define lol_arg1(run)		((run)->regs.rsi)
+#define lol_arg2(run)		((run)->regs.rdx)
+
+/*
+ * The standard guest stubs (lib/<arch>/stubs.c): every port has them under
+ * these names, so that a test that only needs a guest to spin or to go
+ * somewhere loads the same stub on every arch (LOL_VM_LOAD_ASM() and
+ * LOL_GUEST_SIZE() of guest.h take the name).
+ *   lol_stub_spin  an endless loop, until a kick, a signal or a timeout
+ *   lol_stub_jump  jumps to the address in lol_arg0()
+ */
+#define LOL_GUEST_STUB(name)						\
+	extern const unsigned char name##_start[]			\
+		__attribute__((visibility("hidden")));			\
+	extern const unsigned char name##_end[]				\
+		__attribute__((visibility("hidden")))
+LOL_GUEST_STUB(lol_stub_spin);
+LOL_GUEST_STUB(lol_stub_jump);
+
+/* AVX (and AVX-512) usable in user mode: the CPU has it and XCR0 enables it. */
+bool lol_x86_has_avx(void);
+bool lol_x86_has_avx512(void);
+
+#endif
