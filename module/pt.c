@@ -74,14 +74,18 @@ static unsigned long lol_pt_load(struct lol_pt *pt, unsigned long idx)
 	return v ? xa_to_value(v) : 0;
 }
 
+/* LOL_PROT_* as mmap()'s PROT_*: what the host's checks take. */
+static unsigned long lol_pt_mmap_prot(u32 prot)
+{
+	return (prot & LOL_PROT_READ ? PROT_READ : 0) |
+	       (prot & LOL_PROT_WRITE ? PROT_WRITE : 0) |
+	       (prot & LOL_PROT_EXEC ? PROT_EXEC : 0);
+}
+
 static pgprot_t lol_pt_pgprot(unsigned long e)
 {
-	unsigned long prot = lol_pt_prot(e);
-
 	return vm_get_page_prot(VM_SHARED |
-				(prot & LOL_PROT_READ ? VM_READ : 0) |
-				(prot & LOL_PROT_WRITE ? VM_WRITE : 0) |
-				(prot & LOL_PROT_EXEC ? VM_EXEC : 0));
+		calc_vm_prot_bits(lol_pt_mmap_prot(lol_pt_prot(e)), 0));
 }
 
 /* What x86 page tables allow: any present page reads. */
@@ -163,12 +167,9 @@ static bool lol_path_noexec(const struct path *path)
 /* What mmap(MAP_SHARED) of the phys file with @prot would refuse. */
 static int lol_pt_prot_ok(struct file *phys, u32 prot)
 {
-	unsigned long mprot = (prot & LOL_PROT_READ ? PROT_READ : 0) |
-			      (prot & LOL_PROT_WRITE ? PROT_WRITE : 0) |
-			      (prot & LOL_PROT_EXEC ? PROT_EXEC : 0);
 	int ret;
 
-	ret = lol_mm_may_map(phys, mprot);
+	ret = lol_mm_may_map(phys, lol_pt_mmap_prot(prot));
 	if (ret)
 		return ret;
 	if (prot & LOL_PROT_WRITE) {

@@ -81,50 +81,54 @@ static int bm_lol_setup(struct bench_state *st)
 	return 0;
 }
 
-static int bm_lol_batch(struct bench_state *st, const struct lol_as_op *ops)
+static int bm_lol_map(struct bench_state *st)
 {
-	if (lol_as_ops(bm.vm.guest, bm.as, ops, BM_PAGES, NULL))
+	if (lol_as_ops(bm.vm.guest, bm.as, bm.map, BM_PAGES, NULL))
 		return bench_fail(st, errno, "LOL_AS_OPS: %m");
 	return 0;
 }
 
-/* The timed batch, then the untimed one that undoes it (or the reverse). */
-static int bm_lol_pair(struct bench_state *st, uint64_t iters,
-		       const struct lol_as_op *timed,
-		       const struct lol_as_op *untimed, bool timed_first)
+static int bm_lol_unmap(struct bench_state *st)
+{
+	if (lol_as_ops(bm.vm.guest, bm.as, bm.unmap, BM_PAGES, NULL))
+		return bench_fail(st, errno, "LOL_AS_OPS: %m");
+	return 0;
+}
+
+/* @map then @unmap, @iters times; only one of the two counts. */
+static int bm_pair(struct bench_state *st, uint64_t iters,
+		   int (*map)(struct bench_state *),
+		   int (*unmap)(struct bench_state *), bool map_timed)
 {
 	uint64_t i;
 	double t0;
 	int rc;
 
 	for (i = 0; i < iters; i++) {
-		if (timed_first) {
-			rc = bm_lol_batch(st, timed);
-			if (rc)
-				return rc;
-		}
 		t0 = bench_now_ns(st->b->clock);
-		rc = bm_lol_batch(st, untimed);
-		bench_untimed(st, bench_now_ns(st->b->clock) - t0);
+		rc = map(st);
+		if (!map_timed)
+			bench_untimed(st, bench_now_ns(st->b->clock) - t0);
 		if (rc)
 			return rc;
-		if (!timed_first) {
-			rc = bm_lol_batch(st, timed);
-			if (rc)
-				return rc;
-		}
+		t0 = bench_now_ns(st->b->clock);
+		rc = unmap(st);
+		if (map_timed)
+			bench_untimed(st, bench_now_ns(st->b->clock) - t0);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
 
 static int bm_lol_map_run(struct bench_state *st, uint64_t iters)
 {
-	return bm_lol_pair(st, iters, bm.map, bm.unmap, true);
+	return bm_pair(st, iters, bm_lol_map, bm_lol_unmap, true);
 }
 
 static int bm_lol_unmap_run(struct bench_state *st, uint64_t iters)
 {
-	return bm_lol_pair(st, iters, bm.unmap, bm.map, false);
+	return bm_pair(st, iters, bm_lol_map, bm_lol_unmap, false);
 }
 
 static int bm_host_setup(struct bench_state *st)
@@ -169,38 +173,14 @@ static int bm_host_unmap(struct bench_state *st)
 	return 0;
 }
 
-static int bm_host_pair(struct bench_state *st, uint64_t iters,
-			bool map_timed)
-{
-	uint64_t i;
-	double t0;
-	int rc;
-
-	for (i = 0; i < iters; i++) {
-		t0 = bench_now_ns(st->b->clock);
-		rc = bm_host_map(st);
-		if (!map_timed)
-			bench_untimed(st, bench_now_ns(st->b->clock) - t0);
-		if (rc)
-			return rc;
-		t0 = bench_now_ns(st->b->clock);
-		rc = bm_host_unmap(st);
-		if (map_timed)
-			bench_untimed(st, bench_now_ns(st->b->clock) - t0);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 static int bm_host_map_run(struct bench_state *st, uint64_t iters)
 {
-	return bm_host_pair(st, iters, true);
+	return bm_pair(st, iters, bm_host_map, bm_host_unmap, true);
 }
 
 static int bm_host_unmap_run(struct bench_state *st, uint64_t iters)
 {
-	return bm_host_pair(st, iters, false);
+	return bm_pair(st, iters, bm_host_map, bm_host_unmap, false);
 }
 
 static void bm_teardown(struct bench_state *st)
