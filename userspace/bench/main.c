@@ -63,6 +63,8 @@ static const char usage_text[] =
 "        G4  host tax of a busy lol guest <= 5%\n"
 "        G5  2 guests on 2 CPUs >= 1.8x the exits/s of 1\n"
 "        G6  lol run-loop with 1000 idle guests <= 1.05x without\n"
+"        G7  lol fault round trip <= SIGSEGV + mprotect\n"
+"        G8  lol run-loop round trip <= 6x native getpid\n"
 "\n"
 "OPTIONS\n"
 "    --runs N        measured runs per benchmark (default 11, --quick 5;\n"
