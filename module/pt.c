@@ -219,6 +219,42 @@ static vm_fault_t lol_pt_resolve(struct lol_pt *pt, unsigned long idx,
 	return 0;
 }
 
+struct lol_pt_pte {
+	struct mm_struct *mm;
+	pte_t entry;
+};
+
+static int lol_pt_set_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	struct lol_pt_pte *p = data;
+
+	if (pte_none(*pte))
+		set_pte_at(p->mm, addr, pte, p->entry);
+	return 0;
+}
+
+/*
+ * The PTE of @addr for the entry @e, which holds its page, unless one is
+ * there already. It is the one vmf_insert_pfn_prot() would write
+ * (special, young, the entry's protection), written under the PTE lock
+ * by apply_to_page_range(), without the PAT memory-type lookup (a walk
+ * of the host's resource tree per page): a shmem page is ordinary RAM,
+ * whose type is write-back, the type vm_get_page_prot() already gives.
+ * Under the AS's mmap lock; fails only to allocate a page table.
+ */
+static int lol_pt_install(struct mm_struct *mm, unsigned long addr,
+			  unsigned long e)
+{
+	struct lol_pt_pte p = {
+		.mm = mm,
+		.entry = pte_mkyoung(pte_mkspecial(pfn_pte(lol_pt_x(e),
+							   lol_pt_pgprot(e)))),
+	};
+
+	return apply_to_page_range(mm, addr & PAGE_MASK, PAGE_SIZE,
+				   lol_pt_set_pte, &p);
+}
+
 /*
  * Not in the table: a fault exit without LOL_FAULT_PRESENT. Mapped but
  * not allowed, or no page: one with LOL_FAULT_PRESENT, as an mprotect()ed
@@ -242,8 +278,9 @@ static vm_fault_t lol_pt_fault(struct vm_fault *vmf)
 		return lol_guest_fault(vmf, true, ret);
 	if (ret)
 		return ret;
-	return vmf_insert_pfn_prot(vma, vmf->address, lol_pt_x(e),
-				   lol_pt_pgprot(e));
+	if (lol_pt_install(vma->vm_mm, vmf->address, e))
+		return VM_FAULT_OOM;
+	return VM_FAULT_NOPAGE;
 }
 
 /* A write to a present read-only PTE: only if the entry allows it now. */
@@ -520,43 +557,18 @@ static void lol_pt_unmap(struct lol_pt_batch *b, u64 start, u64 end)
 	}
 }
 
-struct lol_pt_pte {
-	struct mm_struct *mm;
-	pte_t entry;
-};
-
-static int lol_pt_set_pte(pte_t *pte, unsigned long addr, void *data)
-{
-	struct lol_pt_pte *p = data;
-
-	if (pte_none(*pte))
-		set_pte_at(p->mm, addr, pte, p->entry);
-	return 0;
-}
-
 /*
  * Fill the PTE now: the monitor maps a page because the guest is about
  * to touch it. Best effort: a fault does the same later (and where a
  * stale PTE waits for the batch's zap, it is left to that).
- *
- * The PTE is the one vmf_insert_pfn_prot() would write (special, young,
- * the entry's protection), written under the PTE lock by
- * apply_to_page_range(), without the PAT memory-type lookup (a walk of
- * the host's resource tree per page): a shmem page is ordinary RAM, whose
- * type is write-back, the type vm_get_page_prot() already gives.
  */
 static void lol_pt_prefault(struct lol_pt_batch *b, u64 addr,
 			    unsigned long e)
 {
-	struct lol_pt_pte p = { .mm = b->mm };
-
 	if (!(e & LOL_PT_PAGE) || !lol_pt_prot(e))
 		return;
-	if (!lol_pt_chunk(b->file, b->mm, addr))
-		return;
-	p.entry = pte_mkyoung(pte_mkspecial(pfn_pte(lol_pt_x(e),
-						    lol_pt_pgprot(e))));
-	apply_to_page_range(b->mm, addr, PAGE_SIZE, lol_pt_set_pte, &p);
+	if (lol_pt_chunk(b->file, b->mm, addr))
+		lol_pt_install(b->mm, addr, e);
 }
 
 /*
