@@ -179,6 +179,7 @@ void lol_vcpu_put(struct lol_vcpu *vcpu);
 long lol_vcpu_run(struct lol_vcpu *vcpu);
 void lol_vcpu_unbind(struct lol_vcpu *vcpu);
 bool lol_in_guest(void);
+struct lol_vcpu *lol_guest_vcpu(void);
 int lol_vcpu_kick(struct lol_vcpu *vcpu);
 long lol_return_ax(struct lol_vcpu *vcpu, u64 ax);
 void lol_read_regs(struct lol_regs *dst, const struct lol_regs *src);

@@ -182,6 +182,12 @@ bool lol_in_guest(void)
 	return lol_current_vcpu();
 }
 
+/* The vcpu the current thread runs in guest mode, or NULL (for ports). */
+struct lol_vcpu *lol_guest_vcpu(void)
+{
+	return lol_current_vcpu();
+}
+
 /* Per-task state tied to the monitor's AS or signal setup. */
 static void lol_task_enter(struct lol_vcpu *vcpu)
 {
@@ -276,7 +282,7 @@ static void lol_task_leave(struct lol_vcpu *vcpu)
 static void lol_fixup_apply(struct lol_vcpu *vcpu)
 {
 	if (READ_ONCE(vcpu->fixup_armed)) {
-		lol_arch_set_guest_ax(vcpu->fixup_ax_val);
+		lol_arch_set_guest_ax(vcpu, vcpu->fixup_ax_val);
 		WRITE_ONCE(vcpu->fixup_armed, false);
 	}
 }
@@ -313,8 +319,13 @@ static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
 	lol_fixup_apply(vcpu);
 	/* While vcpu->task is set, as lol_nl_put_stats() expects. */
 	lol_stats_leave(&vcpu->stats, reason);
-	lol_mm_switch(as->mm, vcpu->host_mm);
+	/*
+	 * Guest state first, while the guest AS is still current: a port
+	 * may write some of it to guest memory (ia64: the dirty stacked
+	 * registers, to the guest's register backing store).
+	 */
 	lol_arch_leave(vcpu, &run->regs, ret);
+	lol_mm_switch(as->mm, vcpu->host_mm);
 	lol_task_leave(vcpu);
 
 	/* The binding stays for the next run; see lol_bindings. */
@@ -663,7 +674,8 @@ static void lol_hook_do_exit(long code)
 /*
  * kprobe pre-handlers: redirect guest-mode threads to the hooks above by
  * changing the saved instruction pointer (returning 1 tells kprobes the
- * handler did so); everyone else continues into the original function.
+ * handler did so; lol_arch_kprobe_redirect() is how, per port); everyone
+ * else continues into the original function.
  */
 static int lol_kp_get_signal(struct kprobe *p, struct pt_regs *regs)
 {
@@ -676,7 +688,7 @@ static int lol_kp_get_signal(struct kprobe *p, struct pt_regs *regs)
 	 */
 	if (!vcpu)
 		return 0;
-	instruction_pointer_set(regs, (unsigned long)lol_hook_get_signal);
+	lol_arch_kprobe_redirect(regs, lol_hook_get_signal);
 	return 1;
 }
 
@@ -684,7 +696,7 @@ static int lol_kp_do_exit(struct kprobe *p, struct pt_regs *regs)
 {
 	if (!lol_current_vcpu() && !lol_current_monitor())
 		return 0;
-	instruction_pointer_set(regs, (unsigned long)lol_hook_do_exit);
+	lol_arch_kprobe_redirect(regs, lol_hook_do_exit);
 	return 1;
 }
 
@@ -714,8 +726,8 @@ int lol_run_init(void)
 		pr_warn("cannot hook %s: %d\n", lol_kprobes[0].symbol_name, ret);
 		return ret;
 	}
-	lol_orig_get_signal = (void *)lol_kprobes[1].addr;
-	lol_orig_do_exit = (void *)lol_kprobes[2].addr;
+	lol_orig_get_signal = lol_arch_kprobe_func(lol_kprobes[1].addr);
+	lol_orig_do_exit = lol_arch_kprobe_func(lol_kprobes[2].addr);
 	return 0;
 }
 

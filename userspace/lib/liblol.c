@@ -201,6 +201,7 @@ static const char * const cap_names[] = {
 	NAME(LOL_CAP_SYSCALL_RANGES),
 	NAME(LOL_CAP_SINGLESTEP),
 	NAME(LOL_CAP_REFLECT),
+	NAME(LOL_CAP_FPTRAP),
 };
 
 static const char * const range_action_names[] = {
