@@ -249,6 +249,7 @@ const char *lol_ioctl_name(unsigned long cmd)
 		IOCTL(LOL_SET_FPU),
 		IOCTL(LOL_SET_SYSCALL_RANGES),
 		IOCTL(LOL_RESUME),
+		IOCTL(LOL_ENABLE_CAP),
 #undef IOCTL
 	};
 	size_t i;
