@@ -718,22 +718,27 @@ int lol_run_init(void)
 		return ret;
 	ret = lol_mm_init();
 	if (ret)
-		return ret;
+		goto out_arch;
 	for (i = 0; i < ARRAY_SIZE(lol_kprobes); i++)
 		lol_kprobe_ptrs[i] = &lol_kprobes[i];
 	ret = register_kprobes(lol_kprobe_ptrs, ARRAY_SIZE(lol_kprobes));
 	if (ret) {
 		pr_warn("cannot hook %s: %d\n", lol_kprobes[0].symbol_name, ret);
-		return ret;
+		goto out_arch;
 	}
 	lol_orig_get_signal = lol_arch_kprobe_func(lol_kprobes[1].addr);
 	lol_orig_do_exit = lol_arch_kprobe_func(lol_kprobes[2].addr);
 	return 0;
+
+out_arch:
+	lol_arch_exit();
+	return ret;
 }
 
 void lol_run_exit(void)
 {
 	unregister_kprobes(lol_kprobe_ptrs, ARRAY_SIZE(lol_kprobes));
+	lol_arch_exit();
 	/* Every vcpu, and so every binding, went with its file's module ref. */
 	WARN_ON(!hash_empty(lol_bindings));
 }

@@ -95,6 +95,12 @@ static inline u64 lol_arch_clock_ns(u64 ticks)
 }
 
 int lol_arch_init(void);
+
+/* The x86 port registers nothing of its own to undo at module exit. */
+static inline void lol_arch_exit(void)
+{
+}
+
 unsigned int lol_arch_fpu_size(void);
 int lol_arch_vcpu_init(struct lol_vcpu *vcpu);
 void lol_arch_vcpu_destroy(struct lol_vcpu *vcpu);
