@@ -55,6 +55,8 @@ missing=$(ia64-linux-gnu-nm -u "$obj/lol.ko" | awk '{ print $2 }' | sort -u |
 	  comm -23 - "$exports" || true)
 if [ -n "$missing" ]; then
 	lol_warn "ia64: lol.ko needs symbols 6.1 does not export (loading needs them exported, Documentation/arch.md):"
-	printf '  %s\n' $missing >&2
+	while read -r sym; do
+		printf '  %s\n' "$sym" >&2
+	done <<<"$missing"
 fi
 lol_msg "ia64: $obj/lol.ko built, $(stat -c %s "$obj/lol.ko") bytes, in $((SECONDS - start)) s"
