@@ -11,8 +11,8 @@
  * needs a kernel that exports them (Documentation/arch.md, "ia64").
  */
 #include <linux/mm_types.h>
+#include <linux/mmu_context.h>
 #include <linux/sched.h>
-#include <asm/mmu_context.h>
 
 #include "lol.h"
 

@@ -561,13 +561,13 @@ void lol_arch_set_guest_ax(struct lol_vcpu *vcpu, u64 val)
  * Syscalls a NATIVE range may not run in guest mode: they would copy or
  * replace the thread's mm, or change per-task state that belongs to the
  * monitor (see the x86 list, regs.c there). They are reflected instead.
+ * ia64 has no fork, vfork or clone3 (its clone2 takes a stack size).
  */
 bool lol_arch_native_ok(struct pt_regs *regs)
 {
 	switch (regs->r15) {
 	case __NR_clone:
 	case __NR_clone2:
-	case __NR_clone3:
 	case __NR_execve:
 	case __NR_execveat:
 	case __NR_prctl:
