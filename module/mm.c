@@ -42,9 +42,11 @@
  * of such an mmap() must still run (lol_mm_may_map()).
  */
 static struct mm_struct *(*lol_mm_alloc_fn)(void);
+#ifndef LOL_ARCH_SWITCH_MM
 static void (*lol_switch_mm_fn)(struct mm_struct *prev,
 				struct mm_struct *next,
 				struct task_struct *tsk);
+#endif
 static void (*lol_membarrier_fn)(struct mm_struct *next);
 static int (*lol_security_mmap_file_fn)(struct file *file, unsigned long prot,
 					unsigned long flags);

@@ -196,9 +196,11 @@ static void lol_task_enter(struct lol_vcpu *vcpu)
 	struct k_sigaction *ka = sh->action;
 	int i, sig;
 
+#ifdef CONFIG_RSEQ	/* not on ia64 */
 	/* rseq's area is in the monitor's AS; the guest must not see it. */
 	vcpu->host_rseq = tsk->rseq;
 	tsk->rseq = NULL;
+#endif
 
 	vcpu->host_entry_own = lol_entry_foreign();
 	lol_entry_claim();
@@ -268,6 +270,7 @@ static void lol_task_leave(struct lol_vcpu *vcpu)
 		vcpu->exit_trap = false;
 	}
 
+#ifdef CONFIG_RSEQ
 	tsk->rseq = vcpu->host_rseq;
 	/*
 	 * Preemption and migration in guest mode were recorded in the event
@@ -276,6 +279,7 @@ static void lol_task_leave(struct lol_vcpu *vcpu)
 	 */
 	if (tsk->rseq_event_mask)
 		rseq_set_notify_resume(tsk);
+#endif
 }
 
 /* Writes the guest's rax that lol_return_ax() left to later, if any. */

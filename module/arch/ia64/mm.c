@@ -6,8 +6,8 @@
  * that keeps running, so lol uses the inline one; module/mm.c does the
  * rest (current->mm under task_lock, interrupts off).
  *
- * Its helpers are not exported in 6.1: ia64_ctx (data), wrap_mmu_context()
- * and local_flush_tlb_all(). Linking against them compiles, and loading
+ * Its helpers are not exported in 6.1: ia64_ctx and ia64_need_tlb_flush
+ * (data) and wrap_mmu_context(). Linking against them compiles, and loading
  * needs a kernel that exports them (Documentation/arch.md, "ia64").
  */
 #include <linux/mm_types.h>
