@@ -89,10 +89,8 @@ struct lol_arch_vcpu {
 	struct lol_ia64_preserved host;
 	struct lol_ia64_preserved guest;	/* while the monitor runs */
 	struct ia64_fpreg fph[96];	/* f32-f127 of whoever is not running */
-	unsigned long guest_r10;	/* written with r8 (lol_arch_set_guest_ax) */
 	u32 fptrap;			/* LOL_FPTRAP_* armed */
 	u32 fptrap_hit;			/* the bank whose use trapped */
-	bool singlestep;		/* psr.ss set by lol, not by the guest */
 };
 
 static inline u64 lol_arch_clock(void)

@@ -452,8 +452,7 @@ void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *g,
 	ia64_psr(r)->mfh = 0;
 	ia64_psr(r)->dfl = !!(a->fptrap & LOL_FPTRAP_LOW);
 	a->fptrap_hit = 0;
-	a->guest_r10 = g->gr[10];
-	a->singlestep = singlestep;
+	/* psr.ss is not the guest's to set: lol's alone (lol_regs.psr). */
 	if (singlestep)
 		ia64_psr(r)->ss = 1;
 }
@@ -516,8 +515,6 @@ void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *g, long ret)
 	g->ar_ec = a->guest.ec;
 	for (i = 6; i <= 11; i++)
 		memcpy(&a->guest.fr[i - 2], &r->f6 + (i - 6), sizeof(r->f6));
-	if (a->singlestep)
-		g->psr &= ~(u64)IA64_PSR_SS;
 	lol_ia64_fph_swap(vcpu);
 
 	*r = a->host_regs;
@@ -553,7 +550,11 @@ void lol_arch_set_guest_ax(struct lol_vcpu *vcpu, u64 val)
 	struct pt_regs *r = task_pt_regs(current);
 
 	r->r8 = val;
-	r->r10 = vcpu->arch.guest_r10;
+	/*
+	 * r10 from the run page LOL_RUN or LOL_RESUME just loaded (a value
+	 * the monitor changed since is only its guest's concern).
+	 */
+	r->r10 = READ_ONCE(vcpu->run->regs.gr[10]);
 	lol_ia64_leave_kernel();
 }
 
