@@ -2,6 +2,7 @@
 /*
  * lol ia64: turning the host's view of a guest event into an exit.
  */
+#include <linux/mm.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/sched/task_stack.h>
@@ -41,6 +42,31 @@ void lol_arch_syscall_exit(struct pt_regs *r, struct lol_run *run)
 	s->ip = lol_entry_syscall_ip(r);
 	s->flags = 0;
 	s->pad = 0;
+}
+
+/*
+ * A guest page fault that lol's own fault handler turns into an exit
+ * without a signal (main's pt.c, issue 13; not called on this branch
+ * yet): the ISR's access bits are what the fault flags repeat.
+ */
+void lol_arch_fault_exit(const struct vm_fault *vmf, bool present,
+			 struct lol_run *run)
+{
+	struct lol_exit_fault *f = &run->fault;
+
+	f->addr = vmf->real_address;
+	f->ip = instruction_pointer(task_pt_regs(current));
+	if (vmf->flags & FAULT_FLAG_INSTRUCTION) {
+		f->access = LOL_FAULT_EXEC;
+		f->error_code = IA64_ISR_X;
+	} else if (vmf->flags & FAULT_FLAG_WRITE) {
+		f->access = LOL_FAULT_WRITE;
+		f->error_code = IA64_ISR_W;
+	} else {
+		f->access = LOL_FAULT_READ;
+		f->error_code = IA64_ISR_R;
+	}
+	f->flags = present ? LOL_FAULT_PRESENT : 0;
 }
 
 static u32 lol_ia64_vector(int sig, int code)
