@@ -200,6 +200,7 @@ void lol_vcpu_put(struct lol_vcpu *vcpu);
 long lol_vcpu_run(struct lol_vcpu *vcpu);
 void lol_vcpu_unbind(struct lol_vcpu *vcpu);
 bool lol_in_guest(void);
+struct lol_vcpu *lol_guest_vcpu(void);
 vm_fault_t lol_guest_fault(struct vm_fault *vmf, bool present,
 			   vm_fault_t sig_ret);
 int lol_vcpu_kick(struct lol_vcpu *vcpu);

@@ -65,6 +65,8 @@ static long lol_check_extension(unsigned long cap)
 		return lol_run_ok ? lol_max_mappings : 0;
 	case LOL_CAP_FPU:
 		return lol_run_ok ? lol_arch_fpu_size() : 0;
+	case LOL_CAP_FPTRAP:
+		return lol_run_ok ? lol_arch_fptrap_banks() : 0;
 	default:
 		return 0;
 	}

@@ -42,9 +42,11 @@
  * of such an mmap() must still run (lol_mm_may_map()).
  */
 static struct mm_struct *(*lol_mm_alloc_fn)(void);
+#ifndef LOL_ARCH_SWITCH_MM
 static void (*lol_switch_mm_fn)(struct mm_struct *prev,
 				struct mm_struct *next,
 				struct task_struct *tsk);
+#endif
 static void (*lol_membarrier_fn)(struct mm_struct *next);
 static int (*lol_security_mmap_file_fn)(struct file *file, unsigned long prot,
 					unsigned long flags);
@@ -56,7 +58,8 @@ static unsigned long lol_lookup_symbol(const char *name)
 
 	if (register_kprobe(&kp) < 0)
 		return 0;
-	addr = (unsigned long)kp.addr;
+	/* Something to call (on ia64, a function descriptor for it). */
+	addr = (unsigned long)lol_arch_kprobe_func(kp.addr);
 	unregister_kprobe(&kp);
 	return addr;
 }
@@ -68,11 +71,13 @@ int lol_mm_init(void)
 		pr_warn("cannot resolve mm_alloc\n");
 		return -ENOENT;
 	}
+#ifndef LOL_ARCH_SWITCH_MM
 	lol_switch_mm_fn = (void *)lol_lookup_symbol("switch_mm_irqs_off");
 	if (!lol_switch_mm_fn) {
 		pr_warn("cannot resolve switch_mm_irqs_off\n");
 		return -ENOENT;
 	}
+#endif
 #ifdef CONFIG_SECURITY
 	lol_security_mmap_file_fn =
 		(void *)lol_lookup_symbol("security_mmap_file");
@@ -216,7 +221,12 @@ void lol_mm_switch(struct mm_struct *from, struct mm_struct *to)
 	tsk->active_mm = to;
 	if (lol_membarrier_fn)
 		lol_membarrier_fn(to);
+#ifdef LOL_ARCH_SWITCH_MM
+	/* A port whose kernel has no out-of-line switch_mm (ia64). */
+	lol_arch_switch_mm(from, to, tsk);
+#else
 	lol_switch_mm_fn(from, to, tsk);
+#endif
 	local_irq_restore(flags);
 	task_unlock(tsk);
 	/* membarrier: the new current->mm before user accesses in @to. */

@@ -182,6 +182,12 @@ bool lol_in_guest(void)
 	return lol_current_vcpu();
 }
 
+/* The vcpu the current thread runs in guest mode, or NULL (for ports). */
+struct lol_vcpu *lol_guest_vcpu(void)
+{
+	return lol_current_vcpu();
+}
+
 /* Per-task state tied to the monitor's AS or signal setup. */
 static void lol_task_enter(struct lol_vcpu *vcpu)
 {
@@ -190,6 +196,7 @@ static void lol_task_enter(struct lol_vcpu *vcpu)
 	struct k_sigaction *ka = sh->action;
 	int i, sig;
 
+#ifdef CONFIG_RSEQ	/* not on ia64 */
 	/*
 	 * rseq's area is in the monitor's AS; the guest must not see it.
 	 * The event mask is sticky (the host clears it only inside a
@@ -202,6 +209,7 @@ static void lol_task_enter(struct lol_vcpu *vcpu)
 	vcpu->host_rseq_events = tsk->rseq_event_mask;
 	tsk->rseq_event_mask = 0;
 	preempt_enable();
+#endif
 
 	vcpu->host_entry_own = lol_entry_foreign();
 	lol_entry_claim();
@@ -243,7 +251,7 @@ static void lol_task_leave(struct lol_vcpu *vcpu)
 {
 	struct task_struct *tsk = current;
 	struct sighand_struct *sh = lol_sighand();
-	unsigned long events;
+	unsigned long events __maybe_unused;	/* CONFIG_RSEQ */
 	int i, sig;
 
 	if (vcpu->host_ign || vcpu->blocked_changed) {
@@ -272,6 +280,7 @@ static void lol_task_leave(struct lol_vcpu *vcpu)
 		vcpu->exit_trap = false;
 	}
 
+#ifdef CONFIG_RSEQ
 	tsk->rseq = vcpu->host_rseq;
 	/*
 	 * Preemption and migration in guest mode were recorded in the event
@@ -284,13 +293,14 @@ static void lol_task_leave(struct lol_vcpu *vcpu)
 	preempt_enable();
 	if (events)
 		rseq_set_notify_resume(tsk);
+#endif
 }
 
 /* Writes the guest's rax that lol_return_ax() left to later, if any. */
 static void lol_fixup_apply(struct lol_vcpu *vcpu)
 {
 	if (READ_ONCE(vcpu->fixup_armed)) {
-		lol_arch_set_guest_ax(vcpu->fixup_ax_val);
+		lol_arch_set_guest_ax(vcpu, vcpu->fixup_ax_val);
 		WRITE_ONCE(vcpu->fixup_armed, false);
 	}
 }
@@ -328,8 +338,13 @@ static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
 	vcpu->fault_pending = false;
 	/* While vcpu->task is set, as lol_nl_put_stats() expects. */
 	lol_stats_leave(&vcpu->stats, reason);
-	lol_mm_switch(as->mm, vcpu->host_mm);
+	/*
+	 * Guest state first, while the guest AS is still current: a port
+	 * may write some of it to guest memory (ia64: the dirty stacked
+	 * registers, to the guest's register backing store).
+	 */
 	lol_arch_leave(vcpu, &run->regs, ret);
+	lol_mm_switch(as->mm, vcpu->host_mm);
 	lol_task_leave(vcpu);
 
 	/* The binding stays for the next run; see lol_bindings. */
@@ -712,7 +727,8 @@ static void lol_hook_do_exit(long code)
 /*
  * kprobe pre-handlers: redirect guest-mode threads to the hooks above by
  * changing the saved instruction pointer (returning 1 tells kprobes the
- * handler did so); everyone else continues into the original function.
+ * handler did so; lol_arch_kprobe_redirect() is how, per port); everyone
+ * else continues into the original function.
  */
 static int lol_kp_get_signal(struct kprobe *p, struct pt_regs *regs)
 {
@@ -725,7 +741,7 @@ static int lol_kp_get_signal(struct kprobe *p, struct pt_regs *regs)
 	 */
 	if (!vcpu)
 		return 0;
-	instruction_pointer_set(regs, (unsigned long)lol_hook_get_signal);
+	lol_arch_kprobe_redirect(regs, lol_hook_get_signal);
 	return 1;
 }
 
@@ -733,7 +749,7 @@ static int lol_kp_do_exit(struct kprobe *p, struct pt_regs *regs)
 {
 	if (!lol_current_vcpu() && !lol_current_monitor())
 		return 0;
-	instruction_pointer_set(regs, (unsigned long)lol_hook_do_exit);
+	lol_arch_kprobe_redirect(regs, lol_hook_do_exit);
 	return 1;
 }
 
@@ -755,22 +771,27 @@ int lol_run_init(void)
 		return ret;
 	ret = lol_mm_init();
 	if (ret)
-		return ret;
+		goto out_arch;
 	for (i = 0; i < ARRAY_SIZE(lol_kprobes); i++)
 		lol_kprobe_ptrs[i] = &lol_kprobes[i];
 	ret = register_kprobes(lol_kprobe_ptrs, ARRAY_SIZE(lol_kprobes));
 	if (ret) {
 		pr_warn("cannot hook %s: %d\n", lol_kprobes[0].symbol_name, ret);
-		return ret;
+		goto out_arch;
 	}
-	lol_orig_get_signal = (void *)lol_kprobes[1].addr;
-	lol_orig_do_exit = (void *)lol_kprobes[2].addr;
+	lol_orig_get_signal = lol_arch_kprobe_func(lol_kprobes[1].addr);
+	lol_orig_do_exit = lol_arch_kprobe_func(lol_kprobes[2].addr);
 	return 0;
+
+out_arch:
+	lol_arch_exit();
+	return ret;
 }
 
 void lol_run_exit(void)
 {
 	unregister_kprobes(lol_kprobe_ptrs, ARRAY_SIZE(lol_kprobes));
+	lol_arch_exit();
 	/* Every vcpu, and so every binding, went with its file's module ref. */
 	WARN_ON(!hash_empty(lol_bindings));
 }

@@ -74,6 +74,37 @@ static int lol_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
+/* LOL_ENABLE_CAP: the per-vcpu capabilities, LOL_CAP_FPTRAP alone today. */
+static long lol_vcpu_enable_cap(struct lol_vcpu *vcpu,
+				const struct lol_enable_cap __user *uarg)
+{
+	struct lol_enable_cap ec;
+	u32 banks;
+	long ret;
+	int i;
+
+	if (copy_from_user(&ec, uarg, sizeof(ec)))
+		return -EFAULT;
+	if (ec.flags)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(ec.reserved); i++)
+		if (ec.reserved[i])
+			return -EINVAL;
+	if (ec.cap != LOL_CAP_FPTRAP)
+		return -EINVAL;
+	banks = lol_arch_fptrap_banks();
+	if (!banks)
+		return -EOPNOTSUPP;
+	if (ec.args[0] & ~(u64)banks || ec.args[1] || ec.args[2] || ec.args[3])
+		return -EINVAL;
+	/* The arming is read at guest entry: not while the guest runs. */
+	if (atomic_cmpxchg(&vcpu->running, 0, 1))
+		return -EBUSY;
+	ret = lol_arch_set_fptrap(vcpu, ec.args[0]);
+	atomic_set(&vcpu->running, 0);
+	return ret;
+}
+
 static long lol_vcpu_do_ioctl(struct lol_vcpu *vcpu, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -111,6 +142,10 @@ static long lol_vcpu_do_ioctl(struct lol_vcpu *vcpu, unsigned int cmd,
 		atomic_set(&vcpu->running, 0);
 		return ret;
 	}
+	case LOL_ENABLE_CAP:
+		if (!lol_run_supported())
+			return -ENOTTY;
+		return lol_vcpu_enable_cap(vcpu, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

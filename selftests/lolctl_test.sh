@@ -41,8 +41,8 @@ result "info exits 0 with api version and mmap size" $? "rc=$rc"
 
 # 2: every capability this lolctl knows has a line: a number or "absent"
 caps=$(grep -cE '^  LOL_CAP_[A-Z_]+ +([0-9]+|absent)$' "$out")
-[ "$caps" = 12 ]
-result "info lists 12 capabilities" $? "found $caps"
+[ "$caps" = 13 ]
+result "info lists 13 capabilities" $? "found $caps"
 
 # 3: --help is a man page on stdout
 "$LOLCTL" --help >"$out" 2>&1

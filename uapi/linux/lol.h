@@ -44,6 +44,7 @@
 #define LOL_CAP_SYSCALL_RANGES	10	/* returns max ranges (LOL_SET_SYSCALL_RANGES) */
 #define LOL_CAP_SINGLESTEP	11	/* LOL_RUN_SINGLESTEP */
 #define LOL_CAP_REFLECT		12	/* in-place reflection, LOL_RESUME */
+#define LOL_CAP_FPTRAP		13	/* returns the LOL_FPTRAP_* banks it can arm */
 
 /* ---- ioctls on /dev/lol ------------------------------------------------ */
 
@@ -192,6 +193,30 @@ struct lol_syscall_ranges {
  * must be 0.
  */
 #define LOL_RESUME		_IO(LOLIO, 0x85)
+
+/*
+ * Turn a per-vcpu capability on (or off): cap is a LOL_CAP_* that says it
+ * can be enabled, args[] are the cap's, unused ones 0. Fails with
+ * -EOPNOTSUPP where the cap reads 0. Only LOL_CAP_FPTRAP can be today.
+ */
+struct lol_enable_cap {
+	__u32 cap;
+	__u32 flags;		/* must be 0 */
+	__u64 args[4];
+	__u64 reserved[4];	/* must be 0 */
+};
+#define LOL_ENABLE_CAP		_IOW(LOLIO, 0x86, struct lol_enable_cap)
+
+/*
+ * LOL_CAP_FPTRAP: args[0] is the set of FP/vector register banks whose
+ * next use by the guest ends LOL_RUN with LOL_EXIT_TRAP (0 disarms them
+ * all). A bank disarms itself when it traps; the faulting instruction has
+ * not run, and runs when the guest is resumed. ia64: LOW is f2-f31
+ * (psr.dfl), HIGH is f32-f127 (psr.dfh); the trap's vector is 25
+ * (Disabled FP-Register), its error_code the bank.
+ */
+#define LOL_FPTRAP_LOW		(1U << 0)
+#define LOL_FPTRAP_HIGH		(1U << 1)
 
 /* ---- the run page ------------------------------------------------------ */
 

@@ -201,6 +201,7 @@ static const char * const cap_names[] = {
 	NAME(LOL_CAP_SYSCALL_RANGES),
 	NAME(LOL_CAP_SINGLESTEP),
 	NAME(LOL_CAP_REFLECT),
+	NAME(LOL_CAP_FPTRAP),
 };
 
 static const char * const range_action_names[] = {
@@ -248,6 +249,7 @@ const char *lol_ioctl_name(unsigned long cmd)
 		IOCTL(LOL_SET_FPU),
 		IOCTL(LOL_SET_SYSCALL_RANGES),
 		IOCTL(LOL_RESUME),
+		IOCTL(LOL_ENABLE_CAP),
 #undef IOCTL
 	};
 	size_t i;

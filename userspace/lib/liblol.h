@@ -23,7 +23,7 @@ extern "C" {
 #define LOL_DEVICE		"/dev/lol"
 
 /* Highest LOL_CAP_* this library has a name for (caps are dense from 1). */
-#define LOL_CAP_LAST_KNOWN	LOL_CAP_REFLECT
+#define LOL_CAP_LAST_KNOWN	LOL_CAP_FPTRAP
 
 /* ---- /dev/lol ---------------------------------------------------------- */
 

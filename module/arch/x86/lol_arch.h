@@ -8,6 +8,7 @@
 #define _LOL_ARCH_X86_H
 
 #include <linux/build_bug.h>
+#include <linux/kprobes.h>
 #include <linux/math64.h>
 #include <linux/sched.h>
 #include <linux/signal.h>
@@ -94,6 +95,12 @@ static inline u64 lol_arch_clock_ns(u64 ticks)
 }
 
 int lol_arch_init(void);
+
+/* The x86 port registers nothing of its own to undo at module exit. */
+static inline void lol_arch_exit(void)
+{
+}
+
 unsigned int lol_arch_fpu_size(void);
 int lol_arch_vcpu_init(struct lol_vcpu *vcpu);
 void lol_arch_vcpu_destroy(struct lol_vcpu *vcpu);
@@ -105,13 +112,44 @@ int lol_arch_can_run(void);
 void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *regs,
 		    bool singlestep);
 void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *out, long ret);
-void lol_arch_set_guest_ax(u64 val);
+void lol_arch_set_guest_ax(struct lol_vcpu *vcpu, u64 val);
 bool lol_arch_ax_fits_ioctl(u64 val);
 bool lol_arch_native_ok(struct pt_regs *regs);
 void lol_arch_save_regs(const struct pt_regs *r, struct lol_regs *g);
 void lol_arch_load_regs(struct pt_regs *r, const struct lol_regs *g);
 void lol_arch_upcall(struct pt_regs *regs, u64 entry, u64 stack);
 void lol_arch_sigsys(struct pt_regs *regs);
+
+/*
+ * FP-trap capability (LOL_CAP_FPTRAP): XFD could trap the first AMX use,
+ * but no bank is offered: QEMU TCG, where lol is tested, has no XFD, and
+ * AMX stays disabled for guests (fpu.c).
+ */
+static inline u32 lol_arch_fptrap_banks(void)
+{
+	return 0;
+}
+
+static inline int lol_arch_set_fptrap(struct lol_vcpu *vcpu, u32 banks)
+{
+	return -EOPNOTSUPP;
+}
+
+/*
+ * kprobe redirects (run.c): a function's address is its entry point, so
+ * a pre-handler continues in @fn by setting the saved rip, and a probed
+ * function's address can be called.
+ */
+static inline void lol_arch_kprobe_redirect(struct pt_regs *regs,
+					    const void *fn)
+{
+	instruction_pointer_set(regs, (unsigned long)fn);
+}
+
+static inline void *lol_arch_kprobe_func(kprobe_opcode_t *addr)
+{
+	return addr;
+}
 
 void lol_arch_syscall_exit(struct pt_regs *regs, struct lol_run *run);
 u32 lol_arch_signal_exit(int sig, const kernel_siginfo_t *info,

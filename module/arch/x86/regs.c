@@ -285,7 +285,7 @@ bool lol_arch_ax_fits_ioctl(u64 val)
 	return (s64)val == (s32)val && (s64)val != -ENOIOCTLCMD;
 }
 
-void lol_arch_set_guest_ax(u64 val)
+void lol_arch_set_guest_ax(struct lol_vcpu *vcpu, u64 val)
 {
 	current_pt_regs()->ax = val;
 }
