@@ -49,7 +49,7 @@ static void (*lol_membarrier_fn)(struct mm_struct *next);
 static int (*lol_security_mmap_file_fn)(struct file *file, unsigned long prot,
 					unsigned long flags);
 
-static unsigned long lol_lookup_symbol(const char *name)
+unsigned long lol_lookup_symbol(const char *name)
 {
 	struct kprobe kp = { .symbol_name = name };
 	unsigned long addr;
@@ -68,7 +68,12 @@ int lol_mm_init(void)
 		pr_warn("cannot resolve mm_alloc\n");
 		return -ENOENT;
 	}
+#ifdef LOL_ARCH_SWITCH_MM
+	/* The port's: arm64 has switch_mm_irqs_off() only inline. */
+	lol_switch_mm_fn = LOL_ARCH_SWITCH_MM;
+#else
 	lol_switch_mm_fn = (void *)lol_lookup_symbol("switch_mm_irqs_off");
+#endif
 	if (!lol_switch_mm_fn) {
 		pr_warn("cannot resolve switch_mm_irqs_off\n");
 		return -ENOENT;

@@ -32,6 +32,9 @@ static_assert(LOL_USER_ADDR_LIMIT == DEFAULT_MAP_WINDOW);
  */
 #define LOL_ARCH_SYSCALL_INSN_LEN	2
 
+/* LOL_RUN flags the port supports. */
+#define LOL_ARCH_RUN_FLAGS	LOL_RUN_SINGLESTEP
+
 /*
  * x86 selects GENERIC_ENTRY: guest and monitor syscalls reach lol through
  * Syscall User Dispatch (module/entry_sud.c, listed in ./Kbuild).
@@ -105,6 +108,14 @@ int lol_arch_can_run(void);
 void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *regs,
 		    bool singlestep);
 void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *out, long ret);
+/*
+ * After get_signal() for a guest that left guest mode in it: nothing on
+ * x86, whose syscall-restart decision comes after get_signal().
+ */
+static inline void lol_arch_signal_done(bool delivered)
+{
+}
+
 void lol_arch_set_guest_ax(u64 val);
 bool lol_arch_ax_fits_ioctl(u64 val);
 bool lol_arch_native_ok(struct pt_regs *regs);
