@@ -298,14 +298,28 @@ TEST(abi_layout)
 	EXPECT_EQ(64, offsetof(struct lol_run, exit_reason));
 	EXPECT_EQ(72, offsetof(struct lol_run, nr_exits));
 	EXPECT_EQ(128, offsetof(struct lol_run, regs));
-	EXPECT_EQ(384, offsetof(struct lol_run, syscall));
-	EXPECT_EQ(384, offsetof(struct lol_run, padding));
-	EXPECT_EQ(640, sizeof(struct lol_run));
+	/* The rule for every arch: the exit details follow regs. */
+	EXPECT_EQ(128 + sizeof(struct lol_regs),
+		  offsetof(struct lol_run, syscall));
+	EXPECT_EQ(offsetof(struct lol_run, syscall),
+		  offsetof(struct lol_run, padding));
+	EXPECT_EQ(128 + sizeof(struct lol_regs) + 256, sizeof(struct lol_run));
 
+#ifdef __aarch64__
+	EXPECT_EQ(368, sizeof(struct lol_regs));
+	EXPECT_EQ(248, offsetof(struct lol_regs, sp));
+	EXPECT_EQ(256, offsetof(struct lol_regs, pc));
+	EXPECT_EQ(264, offsetof(struct lol_regs, pstate));
+	EXPECT_EQ(272, offsetof(struct lol_regs, tpidr));
+	EXPECT_EQ(280, offsetof(struct lol_regs, tpidr2));
+	EXPECT_EQ(528, sizeof(struct lol_fpsimd));
+#else
+	EXPECT_EQ(256, sizeof(struct lol_regs));
 	EXPECT_EQ(128, offsetof(struct lol_regs, rip));
 	EXPECT_EQ(136, offsetof(struct lol_regs, rflags));
 	EXPECT_EQ(144, offsetof(struct lol_regs, fs_base));
 	EXPECT_EQ(152, offsetof(struct lol_regs, gs_base));
+#endif
 
 	EXPECT_EQ(sizeof(struct lol_phys_memory),
 		  _IOC_SIZE(LOL_SET_PHYS_MEMORY));

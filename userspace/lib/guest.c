@@ -169,7 +169,12 @@ void lol_vcpu_set_entry(struct lol_vcpu *vcpu, __u32 as_id, __u64 rip,
 
 	run->as_id = as_id;
 	memset(&run->regs, 0, sizeof(run->regs));
+#ifdef __aarch64__
+	run->regs.pc = rip;
+	run->regs.sp = rsp;
+#else
 	run->regs.rip = rip;
 	run->regs.rsp = rsp;
 	run->regs.rflags = LOL_GUEST_RFLAGS;
+#endif
 }

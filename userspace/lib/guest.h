@@ -76,7 +76,8 @@ int lol_vm_map(struct lol_vm *vm, __u32 as_id, __u64 gva, __u64 phys_off,
 
 /*
  * Resets the run page's registers: all zero but rip, rsp and
- * rflags = LOL_GUEST_RFLAGS, and selects as_id for the next LOL_RUN.
+ * rflags = LOL_GUEST_RFLAGS (arm64: pc and sp; pstate 0, EL0t with no
+ * flags), and selects as_id for the next LOL_RUN.
  */
 void lol_vcpu_set_entry(struct lol_vcpu *vcpu, __u32 as_id, __u64 rip,
 			__u64 rsp);
