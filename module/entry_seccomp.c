@@ -101,6 +101,32 @@ void lol_entry_unstep(void)
 static int (*lol_orig_secure_computing)(const struct seccomp_data *sd);
 
 /*
+ * Call the original __secure_computing(), whose first instruction is
+ * lol's kprobe, so that the pre-handler can tell this call from a
+ * syscall's by its return address, lol_entry_orig_ret: the thread is
+ * still one lol wants, and a redirect would recurse. The call is in asm
+ * for an exact return address; the clobbers are what the AAPCS64 lets
+ * the callee change (the kernel has no FP in C, and x18 is a temporary
+ * without the shadow call stack).
+ */
+static noinline int lol_entry_orig(const struct seccomp_data *sd)
+{
+	register unsigned long x0 asm("x0") = (unsigned long)sd;
+
+	asm volatile("blr %[fn]\n"
+		     "lol_entry_orig_ret:\n"
+		     : "+r" (x0)
+		     : [fn] "r" (lol_orig_secure_computing)
+		     : "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9",
+		       "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17",
+#ifndef CONFIG_SHADOW_CALL_STACK
+		       "x18",
+#endif
+		       "x30", "memory", "cc");
+	return (int)x0;
+}
+
+/*
  * The redirect target: __secure_computing()'s signature and contract. A
  * NATIVE syscall of a thread with its own seccomp mode still goes
  * through its filters; one with only lol's mark must not (the mode is
@@ -112,7 +138,7 @@ static int lol_entry_hook(const struct seccomp_data *sd)
 		return -1;
 	if (lol_entry_marked() || !test_thread_flag(TIF_SECCOMP))
 		return 0;
-	return lol_orig_secure_computing(sd);
+	return lol_entry_orig(sd);
 }
 
 /*
@@ -123,6 +149,9 @@ static int lol_entry_hook(const struct seccomp_data *sd)
  */
 int lol_entry_kprobe(struct kprobe *p, struct pt_regs *regs)
 {
+	/* lol's own call of the original, for the program's filters. */
+	if (procedure_link_pointer(regs) == (unsigned long)lol_entry_orig_ret)
+		return 0;
 	if (!lol_entry_marked() && !lol_syscall_wanted())
 		return 0;
 	lol_orig_secure_computing = (void *)p->addr;

@@ -39,4 +39,7 @@ static inline u64 lol_entry_syscall_ip(struct pt_regs *regs)
 	return instruction_pointer(regs) - LOL_ARCH_SYSCALL_INSN_LEN;
 }
 
+/* The return address of lol's own call of the original (entry_seccomp.c). */
+extern const char lol_entry_orig_ret[];
+
 #endif /* _LOL_ENTRY_SECCOMP_H */

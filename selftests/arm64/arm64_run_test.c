@@ -600,6 +600,16 @@ TEST_F(a64, own_seccomp_filter)
 			.nr_ranges = 1,
 			.default_action = LOL_RANGE_REFLECT,
 		};
+		struct lol_vm vm;
+		struct lol_vcpu vcpu;
+		__u32 as;
+
+		/* A guest of its own: the parent's answers only the parent. */
+		if (lol_vm_create(&vm, 4 * PAGE) ||
+		    lol_vm_add_vcpu(&vm, 0, &vcpu) || lol_vm_new_as(&vm, &as) ||
+		    lol_vm_map(&vm, as, GUEST_CODE, 0, PAGE,
+			       LOL_PROT_READ | LOL_PROT_EXEC))
+			_exit(9);
 
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
 		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
@@ -609,10 +619,10 @@ TEST_F(a64, own_seccomp_filter)
 		r.ranges[0].start = GUEST_CODE;
 		r.ranges[0].end = GUEST_CODE + 8;
 		r.ranges[0].action = LOL_RANGE_NATIVE;
-		if (lol_set_syscall_ranges(self->vcpu.fd, &r))
+		if (lol_set_syscall_ranges(vcpu.fd, &r))
 			_exit(12);
 		/* svc at +0 (NATIVE getppid: x8 = 173), svc at +8 REFLECT */
-		lol_vcpu_set_entry(&self->vcpu, self->as, GUEST_CODE,
+		lol_vcpu_set_entry(&vcpu, as, GUEST_CODE,
 				   GUEST_STACK);
 		{
 			static const unsigned int code[] = {
@@ -621,15 +631,15 @@ TEST_F(a64, own_seccomp_filter)
 				0xd4000001,	/* svc #0 */
 			};
 
-			if (lol_vm_load(&self->vm, PHYS_CODE, code,
+			if (lol_vm_load(&vm, 0, code,
 					sizeof(code)))
 				_exit(13);
 		}
-		self->run->regs.x[8] = __NR_getppid;
-		if (lol_run(self->vcpu.fd) ||
-		    self->run->exit_reason != LOL_EXIT_SYSCALL)
+		vcpu.run->regs.x[8] = __NR_getppid;
+		if (lol_run(vcpu.fd) ||
+		    vcpu.run->exit_reason != LOL_EXIT_SYSCALL)
 			_exit(14);
-		if (self->run->regs.x[9] != (__u64)-EPERM)
+		if (vcpu.run->regs.x[9] != (__u64)-EPERM)
 			_exit(15);
 		if (syscall(__NR_getppid) != -1 || errno != EPERM)
 			_exit(16);
