@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stdlib.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -675,6 +676,93 @@ TEST_F(a64, fork_with_mark)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	memset(&r, 0, sizeof(r));
 	ASSERT_EQ(0, lol_set_syscall_ranges(self->vcpu.fd, &r));
+}
+
+/*
+ * x8 = -1 (NO_SYSCALL): the host writes -ENOSYS over x0 before the hook;
+ * the exit still shows the guest's x0.
+ */
+TEST_F(a64, syscall_nr_minus_one)
+{
+	a64_load_stub(self, a64_two_svc);
+	self->run->regs.x[0] = 0x77;
+	self->run->regs.x[8] = ~0ULL;
+	a64_run_exit(self, LOL_EXIT_SYSCALL);
+	EXPECT_EQ(~0ULL, self->run->syscall.nr);
+	EXPECT_EQ(0x77, self->run->syscall.args[0]);
+	EXPECT_EQ(0x77, self->run->regs.x[0]);
+}
+
+/* ---- monitor mode: in-place reflection ---------------------------------- */
+
+/* long a64_mon_svc(long nr, long arg): svc with x8 = nr, x0 = arg. */
+long a64_mon_svc(long nr, long arg);
+extern const char a64_mon_svc_insn[];
+__asm__(".pushsection .text\n"
+	".globl a64_mon_svc\n"
+	".type a64_mon_svc, %function\n"
+	"a64_mon_svc:\n\t"
+	"mov x8, x0\n\t"
+	"mov x0, x1\n\t"
+	"mov x9, #0x99\n"
+	"a64_mon_svc_insn:\n\t"
+	"svc #0\n\t"
+	"ret\n"
+	".size a64_mon_svc, . - a64_mon_svc\n"
+	".popsection\n");
+
+static struct lol_run *a64_mon_run;
+static int a64_mon_fd;
+static volatile int a64_mon_hits;
+static unsigned char a64_mon_stack[65536] __attribute__((aligned(16)));
+
+/*
+ * The upcall: the syscall's registers are in the run page; answer
+ * nr + arg in x0 and resume (a syscall from the upcall runs natively).
+ */
+static void __attribute__((noreturn, used)) a64_upcall(void)
+{
+	struct lol_run *run = a64_mon_run;
+
+	a64_mon_hits++;
+	if (run->exit_reason == LOL_EXIT_SYSCALL &&
+	    run->syscall.ip == (unsigned long)a64_mon_svc_insn &&
+	    run->regs.x[9] == 0x99)
+		run->regs.x[0] = run->syscall.nr + run->syscall.args[0];
+	else
+		run->regs.x[0] = -1;
+	ioctl(a64_mon_fd, LOL_RESUME, 0);
+	abort();
+}
+
+TEST_F(a64, monitor_reflect)
+{
+	struct lol_syscall_ranges r = {
+		.flags = LOL_RANGES_MONITOR,
+		.nr_ranges = 1,
+		.default_action = LOL_RANGE_NATIVE,
+		.entry = (unsigned long)a64_upcall,
+		.stack = (unsigned long)a64_mon_stack + sizeof(a64_mon_stack),
+	};
+	long ret;
+
+	a64_mon_run = self->run;
+	a64_mon_fd = self->vcpu.fd;
+	r.ranges[0].start = (unsigned long)a64_mon_svc_insn;
+	r.ranges[0].end = r.ranges[0].start + 4;
+	r.ranges[0].action = LOL_RANGE_REFLECT;
+	ASSERT_EQ(0, lol_set_syscall_ranges(self->vcpu.fd, &r));
+	/* Outside the range: native (getpid). */
+	EXPECT_EQ(getpid(), syscall(__NR_getpid));
+	ret = a64_mon_svc(4000, 242);
+	EXPECT_EQ(4242, ret);
+	ret = a64_mon_svc(__NR_getpid, 1);
+	EXPECT_EQ(__NR_getpid + 1, ret);
+	EXPECT_EQ(2, a64_mon_hits);
+	memset(&r, 0, sizeof(r));
+	ASSERT_EQ(0, lol_set_syscall_ranges(self->vcpu.fd, &r));
+	/* Unbound: the same instruction runs natively. */
+	EXPECT_EQ(getpid(), a64_mon_svc(__NR_getpid, 0));
 }
 
 /* ---- the round trip ---------------------------------------------------- */
