@@ -16,6 +16,9 @@
 #                    UML on lol vs UML on ptrace vs native, the seed's table
 #                    and a chart [CLOCK=icount|tcg] [QUICK=1]
 #   make bench       lol-bench in the VM (TCG wall clock and icount)
+#   make profile     instructions per operation of one lol-bench row, by
+#                    function, exactly (icount + a QEMU plugin)
+#                    [LOL_PROFILE=lol-runloop]
 #   make deps        install the Debian packages the project needs
 #   make style       checkpatch.pl --no-tree on all module/uapi sources
 #   make sparse      sparse over the module (C=2)
@@ -84,7 +87,7 @@ PREFIX    ?= /usr/local
 export KVER KDIR LOL_CACHE BUILD
 
 .PHONY: all module userspace selftests guest check check-debug demo bench \
-	fuzz deps style sparse install install-module install-userspace \
+	profile fuzz deps style sparse install install-module install-userspace \
 	dkms-install dkms-remove clean help
 
 all: module userspace selftests
@@ -137,6 +140,12 @@ demo: deps
 bench: deps
 	$(MAKE) module userspace selftests
 	scripts/bench.sh
+
+# Instructions per operation of one lol-bench row, by function (icount).
+LOL_PROFILE ?= lol-runloop
+profile: deps
+	$(MAKE) module userspace
+	scripts/profile.sh $(LOL_PROFILE)
 
 deps:
 	scripts/deps.sh

@@ -178,8 +178,8 @@ static bool lol_as_covered(struct lol_as *as, u64 start, u64 end)
 	u64 addr;
 
 	for (addr = start; addr < end; addr = vma->vm_end) {
-		vma = vma_lookup(as->mm, addr);
-		if (!vma || !lol_pt_vma(vma, as->pt))
+		vma = lol_pt_chunk(as->pt, as->mm, addr);
+		if (!vma)
 			return false;
 	}
 	return true;
@@ -235,9 +235,9 @@ static int lol_as_cover(struct lol_as *as, u64 start, u64 end)
 
 int lol_as_ops(struct lol_guest *guest, struct lol_as_batch __user *ubatch)
 {
+	struct lol_as_op ops_small[LOL_AS_OPS_ONSTACK], *ops = ops_small;
 	struct lol_as_batch batch;
-	struct lol_pt_batch *pb;
-	struct lol_as_op *ops;
+	struct lol_pt_batch pb;
 	struct file *phys = NULL;
 	struct lol_as *as;
 	u64 phys_size;
@@ -252,12 +252,12 @@ int lol_as_ops(struct lol_guest *guest, struct lol_as_batch __user *ubatch)
 	if (!batch.nr_ops || batch.nr_ops > LOL_AS_BATCH_MAX)
 		return -EINVAL;
 
-	/* The ops, then the batch's deferred work (pt.c). */
-	ops = kvmalloc(array_size(batch.nr_ops, sizeof(*ops)) + sizeof(*pb),
-		       GFP_KERNEL);
-	if (!ops)
-		return -ENOMEM;
-	pb = (void *)(ops + batch.nr_ops);
+	/* A guest kernel's batches are mostly one or two ops. */
+	if (batch.nr_ops > ARRAY_SIZE(ops_small)) {
+		ops = kvmalloc_array(batch.nr_ops, sizeof(*ops), GFP_KERNEL);
+		if (!ops)
+			return -ENOMEM;
+	}
 	ret = -EFAULT;
 	if (copy_from_user(ops, u64_to_user_ptr(batch.ops),
 			   array_size(batch.nr_ops, sizeof(*ops))))
@@ -281,9 +281,9 @@ int lol_as_ops(struct lol_guest *guest, struct lol_as_batch __user *ubatch)
 			goto out_put;
 	}
 
-	lol_pt_batch_init(pb, as->mm, as->pt, phys);
+	lol_pt_batch_init(&pb, as->mm, as->pt, phys);
 	for (i = 0; i < batch.nr_ops; i++)
-		lol_pt_batch_check(pb, &ops[i]);
+		lol_pt_batch_check(&pb, &ops[i]);
 	mutex_lock(&as->lock);
 	mmap_write_lock(as->mm);
 	for (i = 0; i < batch.nr_ops; i++) {
@@ -291,18 +291,18 @@ int lol_as_ops(struct lol_guest *guest, struct lol_as_batch __user *ubatch)
 
 		if (op->op == LOL_AS_MAP &&
 		    !lol_as_covered(as, op->addr, op->addr + op->size)) {
-			lol_pt_batch_end(pb);
+			lol_pt_batch_end(&pb);
 			mmap_write_unlock(as->mm);
 			ret = lol_as_cover(as, op->addr, op->addr + op->size);
 			mmap_write_lock(as->mm);
 			if (ret)
 				break;
 		}
-		ret = lol_pt_apply(pb, op);
+		ret = lol_pt_apply(&pb, op);
 		if (ret)
 			break;
 	}
-	lol_pt_batch_end(pb);
+	lol_pt_batch_end(&pb);
 	mmap_write_unlock(as->mm);
 	mutex_unlock(&as->lock);
 
@@ -311,7 +311,8 @@ out_put:
 		fput(phys);
 	lol_as_put(as);
 out_free:
-	kvfree(ops);
+	if (ops != ops_small)
+		kvfree(ops);
 	if (put_user(i, &ubatch->nr_done) && !ret)
 		ret = -EFAULT;
 	return ret;

@@ -104,15 +104,19 @@ struct lol_vcpu {
 	/* The thread bound to it (run.c, lol_bindings), or NULL. */
 	struct lol_binding __rcu *binding;
 	struct rseq __user *host_rseq;
+	unsigned long host_rseq_events;	/* the monitor's rseq event mask */
 	bool host_entry_own;		/* lol_entry_foreign() at entry */
 	bool singlestep;		/* this entry has LOL_RUN_SINGLESTEP */
 	bool exit_trap;		/* lol set SYSCALL_WORK_SYSCALL_EXIT_TRAP */
 	bool fixup_armed;		/* fixup_work must still set rax */
+	bool fault_pending;		/* lol_guest_fault() left an exit */
 	u64 fixup_ax_val;
 	sigset_t host_blocked;		/* saved if sync signals were blocked */
 	bool blocked_changed;
 	unsigned long host_ign;		/* sync signals the monitor ignored */
 	struct callback_head fixup_work;
+
+	struct lol_regs regs_in;	/* LOL_RUN's copy of run->regs */
 
 	struct lol_ranges __rcu *ranges;
 	/* Monitor mode: the thread whose own syscalls the table filters. */
@@ -125,6 +129,19 @@ struct lol_vcpu {
 	struct lol_vcpu_stats stats;
 	struct lol_arch_vcpu arch;
 };
+
+/* Is any of @n words that must be zero set? Read once each. */
+static inline bool lol_any_set(const u64 *p, unsigned int n)
+{
+	u64 acc = 0;
+
+	for (; n >= 4; p += 4, n -= 4)
+		acc |= READ_ONCE(p[0]) | READ_ONCE(p[1]) | READ_ONCE(p[2]) |
+		       READ_ONCE(p[3]);
+	for (; n; p++, n--)
+		acc |= READ_ONCE(*p);
+	return acc;
+}
 
 static inline void lol_stat_inc(u64 *counter)
 {
@@ -149,11 +166,13 @@ void lol_as_put(struct lol_as *as);
 void lol_as_destroy_all(struct lol_guest *guest);
 
 /* pt.c: guest memory as lol-managed page tables */
+/* LOL_AS_OPS batches up to this many ops need no allocation. */
+#define LOL_AS_OPS_ONSTACK	4
+
 struct lol_pt_batch {
 	struct mm_struct *mm;		/* the AS's */
 	struct file *file;		/* its table's */
 	struct file *phys;
-	struct vm_area_struct *vma;	/* last chunk prefaulted into */
 	u64 zap_start, zap_end;		/* PTEs still to zap */
 	unsigned int nr_put;
 	u8 prot_checked;		/* BIT(prot): prot_err[prot] is set */
@@ -164,6 +183,8 @@ int lol_pt_init(void);
 bool lol_pt_phys_ok(struct file *file);
 struct file *lol_pt_create(void);
 bool lol_pt_vma(struct vm_area_struct *vma, struct file *file);
+struct vm_area_struct *lol_pt_chunk(struct file *file, struct mm_struct *mm,
+				    unsigned long addr);
 void lol_pt_batch_init(struct lol_pt_batch *b, struct mm_struct *mm,
 		       struct file *file, struct file *phys);
 void lol_pt_batch_check(struct lol_pt_batch *b, const struct lol_as_op *op);
@@ -179,6 +200,8 @@ void lol_vcpu_put(struct lol_vcpu *vcpu);
 long lol_vcpu_run(struct lol_vcpu *vcpu);
 void lol_vcpu_unbind(struct lol_vcpu *vcpu);
 bool lol_in_guest(void);
+vm_fault_t lol_guest_fault(struct vm_fault *vmf, bool present,
+			   vm_fault_t sig_ret);
 int lol_vcpu_kick(struct lol_vcpu *vcpu);
 long lol_return_ax(struct lol_vcpu *vcpu, u64 ax);
 void lol_read_regs(struct lol_regs *dst, const struct lol_regs *src);

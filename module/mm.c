@@ -173,8 +173,13 @@ static void lol_mm_sync_rss(struct mm_struct *mm)
 {
 #ifdef SPLIT_RSS_COUNTING
 	struct task_struct *tsk = current;
-	int i;
+	int i, any = 0;
 
+	/* Usually all zero: one test for the lot. */
+	for (i = 0; i < NR_MM_COUNTERS; i++)
+		any |= tsk->rss_stat.count[i];
+	if (!any)
+		goto out;
 	for (i = 0; i < NR_MM_COUNTERS; i++) {
 		if (tsk->rss_stat.count[i]) {
 			atomic_long_add(tsk->rss_stat.count[i],
@@ -182,6 +187,7 @@ static void lol_mm_sync_rss(struct mm_struct *mm)
 			tsk->rss_stat.count[i] = 0;
 		}
 	}
+out:
 	tsk->rss_stat.events = 0;
 #endif
 }

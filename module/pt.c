@@ -53,6 +53,8 @@ struct lol_pt {
 	unsigned long nr_pages;		/* entries; read locklessly */
 	unsigned long nr_writable;	/* entries with LOL_PROT_WRITE */
 	struct file *phys;		/* set with the first entry */
+	/* The chunk last looked up; see lol_pt_chunk(). */
+	struct vm_area_struct *last_vma;
 };
 
 static const struct address_space_operations *lol_shmem_aops;
@@ -218,9 +220,10 @@ static vm_fault_t lol_pt_resolve(struct lol_pt *pt, unsigned long idx,
 }
 
 /*
- * Not in the table: SIGSEGV, a fault exit without LOL_FAULT_PRESENT.
- * Mapped but not allowed, or no page: SIGBUS, which the exit reports with
- * LOL_FAULT_PRESENT, as an mprotect()ed VMA's SEGV_ACCERR was.
+ * Not in the table: a fault exit without LOL_FAULT_PRESENT. Mapped but
+ * not allowed, or no page: one with LOL_FAULT_PRESENT, as an mprotect()ed
+ * VMA's SEGV_ACCERR was. The guest's own accesses leave directly
+ * (lol_guest_fault()); for the host's, SIGSEGV and SIGBUS.
  */
 static vm_fault_t lol_pt_fault(struct vm_fault *vmf)
 {
@@ -231,10 +234,12 @@ static vm_fault_t lol_pt_fault(struct vm_fault *vmf)
 	vm_fault_t ret;
 
 	if (!e)
-		return VM_FAULT_SIGSEGV;
+		return lol_guest_fault(vmf, false, VM_FAULT_SIGSEGV);
 	if (!lol_pt_allows(e, vmf->flags))
-		return VM_FAULT_SIGBUS;
+		return lol_guest_fault(vmf, true, VM_FAULT_SIGBUS);
 	ret = lol_pt_resolve(pt, idx, &e);
+	if (ret == VM_FAULT_SIGBUS)
+		return lol_guest_fault(vmf, true, ret);
 	if (ret)
 		return ret;
 	return vmf_insert_pfn_prot(vma, vmf->address, lol_pt_x(e),
@@ -299,7 +304,17 @@ static int lol_pt_mprotect(struct vm_area_struct *vma, unsigned long start,
 	return -EACCES;
 }
 
+/* Under the mmap lock held for writing: no lol_pt_chunk() runs. */
+static void lol_pt_close(struct vm_area_struct *vma)
+{
+	struct lol_pt *pt = vma->vm_private_data;
+
+	if (READ_ONCE(pt->last_vma) == vma)
+		WRITE_ONCE(pt->last_vma, NULL);
+}
+
 static const struct vm_operations_struct lol_pt_vm_ops = {
+	.close = lol_pt_close,
 	.fault = lol_pt_fault,
 	.pfn_mkwrite = lol_pt_pfn_mkwrite,
 	.access = lol_pt_access,
@@ -311,6 +326,29 @@ static const struct vm_operations_struct lol_pt_vm_ops = {
 bool lol_pt_vma(struct vm_area_struct *vma, struct file *file)
 {
 	return vma->vm_ops == &lol_pt_vm_ops && vma->vm_file == file;
+}
+
+/*
+ * The chunk of the table @file that holds @addr, or NULL; under the AS's
+ * mmap lock. A guest's ops mostly land in the chunk of the one before,
+ * and the host's lookup is a maple-tree walk: the last chunk found is
+ * kept. A chunk goes away only with the lock held for writing, and its
+ * .close forgets it then, so the pointer is never stale. Concurrent
+ * lookups under the read lock (faults) only ever store a live chunk.
+ */
+struct vm_area_struct *lol_pt_chunk(struct file *file, struct mm_struct *mm,
+				    unsigned long addr)
+{
+	struct lol_pt *pt = file->private_data;
+	struct vm_area_struct *vma = READ_ONCE(pt->last_vma);
+
+	if (vma && addr >= vma->vm_start && addr < vma->vm_end)
+		return vma;
+	vma = vma_lookup(mm, addr);
+	if (!vma || !lol_pt_vma(vma, file))
+		return NULL;
+	WRITE_ONCE(pt->last_vma, vma);
+	return vma;
 }
 
 /*
@@ -398,7 +436,7 @@ static void lol_pt_zap(struct mm_struct *mm, struct file *file, u64 start,
 	u64 addr = start;
 
 	while (addr < end) {
-		vma = find_vma(mm, addr);
+		vma = lol_pt_chunk(file, mm, addr) ?: find_vma(mm, addr);
 		if (!vma || vma->vm_start >= end)
 			break;
 		if (lol_pt_vma(vma, file)) {
@@ -482,25 +520,43 @@ static void lol_pt_unmap(struct lol_pt_batch *b, u64 start, u64 end)
 	}
 }
 
+struct lol_pt_pte {
+	struct mm_struct *mm;
+	pte_t entry;
+};
+
+static int lol_pt_set_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	struct lol_pt_pte *p = data;
+
+	if (pte_none(*pte))
+		set_pte_at(p->mm, addr, pte, p->entry);
+	return 0;
+}
+
 /*
  * Fill the PTE now: the monitor maps a page because the guest is about
  * to touch it. Best effort: a fault does the same later (and where a
  * stale PTE waits for the batch's zap, it is left to that).
+ *
+ * The PTE is the one vmf_insert_pfn_prot() would write (special, young,
+ * the entry's protection), written under the PTE lock by
+ * apply_to_page_range(), without the PAT memory-type lookup (a walk of
+ * the host's resource tree per page): a shmem page is ordinary RAM, whose
+ * type is write-back, the type vm_get_page_prot() already gives.
  */
 static void lol_pt_prefault(struct lol_pt_batch *b, u64 addr,
 			    unsigned long e)
 {
-	struct vm_area_struct *vma = b->vma;
+	struct lol_pt_pte p = { .mm = b->mm };
 
 	if (!(e & LOL_PT_PAGE) || !lol_pt_prot(e))
 		return;
-	if (!vma || addr < vma->vm_start || addr >= vma->vm_end) {
-		vma = vma_lookup(b->mm, addr);
-		if (!vma || !lol_pt_vma(vma, b->file))
-			return;
-		b->vma = vma;
-	}
-	vmf_insert_pfn_prot(vma, addr, lol_pt_x(e), lol_pt_pgprot(e));
+	if (!lol_pt_chunk(b->file, b->mm, addr))
+		return;
+	p.entry = pte_mkyoung(pte_mkspecial(pfn_pte(lol_pt_x(e),
+						    lol_pt_pgprot(e))));
+	apply_to_page_range(b->mm, addr, PAGE_SIZE, lol_pt_set_pte, &p);
 }
 
 /*
@@ -632,10 +688,14 @@ static int lol_pt_protect(struct lol_pt_batch *b, const struct lol_as_op *op)
 void lol_pt_batch_init(struct lol_pt_batch *b, struct mm_struct *mm,
 		       struct file *file, struct file *phys)
 {
-	memset(b, 0, sizeof(*b));
+	/* Field by field: put[] and prot_err[] are read only once set. */
 	b->mm = mm;
 	b->file = file;
 	b->phys = phys;
+	b->zap_start = 0;
+	b->zap_end = 0;
+	b->nr_put = 0;
+	b->prot_checked = 0;
 }
 
 /*
@@ -660,7 +720,6 @@ int lol_pt_apply(struct lol_pt_batch *b, const struct lol_as_op *op)
 void lol_pt_batch_end(struct lol_pt_batch *b)
 {
 	lol_pt_flush(b);
-	b->vma = NULL;
 }
 
 /*

@@ -190,9 +190,18 @@ static void lol_task_enter(struct lol_vcpu *vcpu)
 	struct k_sigaction *ka = sh->action;
 	int i, sig;
 
-	/* rseq's area is in the monitor's AS; the guest must not see it. */
+	/*
+	 * rseq's area is in the monitor's AS; the guest must not see it.
+	 * The event mask is sticky (the host clears it only inside a
+	 * critical section): keep the monitor's bits aside, so that leaving
+	 * asks for an rseq update only after an event in guest mode.
+	 */
 	vcpu->host_rseq = tsk->rseq;
 	tsk->rseq = NULL;
+	preempt_disable();
+	vcpu->host_rseq_events = tsk->rseq_event_mask;
+	tsk->rseq_event_mask = 0;
+	preempt_enable();
 
 	vcpu->host_entry_own = lol_entry_foreign();
 	lol_entry_claim();
@@ -234,6 +243,7 @@ static void lol_task_leave(struct lol_vcpu *vcpu)
 {
 	struct task_struct *tsk = current;
 	struct sighand_struct *sh = lol_sighand();
+	unsigned long events;
 	int i, sig;
 
 	if (vcpu->host_ign || vcpu->blocked_changed) {
@@ -268,7 +278,11 @@ static void lol_task_leave(struct lol_vcpu *vcpu)
 	 * mask but not acted on (rseq was NULL): let the monitor's rseq
 	 * area be updated on the way out.
 	 */
-	if (tsk->rseq_event_mask)
+	preempt_disable();
+	events = tsk->rseq_event_mask;
+	tsk->rseq_event_mask = events | vcpu->host_rseq_events;
+	preempt_enable();
+	if (events)
 		rseq_set_notify_resume(tsk);
 }
 
@@ -311,6 +325,7 @@ static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
 	 * guest's rax is still the ioctl's truncated result in pt_regs.
 	 */
 	lol_fixup_apply(vcpu);
+	vcpu->fault_pending = false;
 	/* While vcpu->task is set, as lol_nl_put_stats() expects. */
 	lol_stats_leave(&vcpu->stats, reason);
 	lol_mm_switch(as->mm, vcpu->host_mm);
@@ -395,19 +410,24 @@ void lol_read_regs(struct lol_regs *dst, const struct lol_regs *src)
 	u64 *d = (u64 *)dst;
 	int i;
 
-	BUILD_BUG_ON(sizeof(*dst) % sizeof(u64));
-	for (i = 0; i < sizeof(*dst) / sizeof(u64); i++)
+	/* Four at a time: this is on every entry, and the loop is most of it. */
+	BUILD_BUG_ON(sizeof(*dst) % (4 * sizeof(u64)));
+	for (i = 0; i < sizeof(*dst) / sizeof(u64); i += 4) {
 		d[i] = READ_ONCE(s[i]);
+		d[i + 1] = READ_ONCE(s[i + 1]);
+		d[i + 2] = READ_ONCE(s[i + 2]);
+		d[i + 3] = READ_ONCE(s[i + 3]);
+	}
 }
 
 long lol_vcpu_run(struct lol_vcpu *vcpu)
 {
 	struct lol_run *run = vcpu->run;
-	struct lol_regs regs;
+	/* Not on the stack, which would be zeroed first on every entry. */
+	struct lol_regs *regs = &vcpu->regs_in;
 	struct lol_as *as;
 	u32 as_id, flags;
 	long ret;
-	int i;
 
 	if (atomic_cmpxchg(&vcpu->running, 0, 1))
 		return -EBUSY;
@@ -415,19 +435,17 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 	/* The run page is shared with userspace: read it once. */
 	as_id = READ_ONCE(run->as_id);
 	flags = READ_ONCE(run->flags);
-	lol_read_regs(&regs, &run->regs);
+	lol_read_regs(regs, &run->regs);
 	barrier();
 
 	ret = -EINVAL;
-	if (flags & ~LOL_ARCH_RUN_FLAGS || READ_ONCE(run->pad1))
+	BUILD_BUG_ON(sizeof(run->pad0) != 3);
+	if (flags & ~LOL_ARCH_RUN_FLAGS || READ_ONCE(run->pad1) ||
+	    lol_any_set(run->reserved_in, ARRAY_SIZE(run->reserved_in)) ||
+	    READ_ONCE(run->pad0[0]) || READ_ONCE(run->pad0[1]) ||
+	    READ_ONCE(run->pad0[2]))
 		goto out_idle;
-	for (i = 0; i < ARRAY_SIZE(run->reserved_in); i++)
-		if (READ_ONCE(run->reserved_in[i]))
-			goto out_idle;
-	for (i = 0; i < ARRAY_SIZE(run->pad0); i++)
-		if (READ_ONCE(run->pad0[i]))
-			goto out_idle;
-	ret = lol_arch_check_regs(&regs);
+	ret = lol_arch_check_regs(regs);
 	if (ret)
 		goto out_idle;
 
@@ -462,7 +480,7 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 
 	vcpu->singlestep = flags & LOL_RUN_SINGLESTEP;
 	lol_task_enter(vcpu);
-	lol_arch_enter(vcpu, &regs, vcpu->singlestep);
+	lol_arch_enter(vcpu, regs, vcpu->singlestep);
 	lol_mm_sync_dumpable(as->mm, vcpu->host_mm);
 	lol_mm_switch(vcpu->host_mm, as->mm);
 
@@ -471,7 +489,7 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 	if (atomic_read(&vcpu->kick))
 		set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
 
-	return lol_return_ax(vcpu, lol_arch_ret_reg(&regs));
+	return lol_return_ax(vcpu, lol_arch_ret_reg(regs));
 
 out_idle:
 	atomic_set(&vcpu->running, 0);
@@ -587,6 +605,32 @@ bool lol_syscall(struct pt_regs *regs)
 	return false;
 }
 
+/*
+ * The guest touched AS memory its table does not allow (pt.c): leave on
+ * the way back to user mode, as a kick does (get_signal() runs for
+ * TIF_NOTIFY_SIGNAL), instead of through a SIGSEGV or SIGBUS the host
+ * would queue and lol dequeue again. Only for the guest's own user-mode
+ * access on this thread: the host's accesses to guest memory (a NATIVE
+ * syscall's copy_from_user(), ptrace) keep @sig_ret, whose signal the
+ * kernel turns into -EFAULT there.
+ */
+vm_fault_t lol_guest_fault(struct vm_fault *vmf, bool present,
+			   vm_fault_t sig_ret)
+{
+	struct lol_vcpu *vcpu;
+
+	if (!(vmf->flags & FAULT_FLAG_USER))
+		return sig_ret;
+	vcpu = lol_current_vcpu();
+	if (!vcpu || vcpu->as->mm != vmf->vma->vm_mm)
+		return sig_ret;
+	lol_arch_fault_exit(vmf, present, vcpu->run);
+	vcpu->fault_pending = true;
+	set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
+	/* No PTE: the access repeats when the guest runs again. */
+	return VM_FAULT_NOPAGE;
+}
+
 /* Which exit a pending signal, or its absence, means. */
 static void lol_guest_signal(struct lol_vcpu *vcpu)
 {
@@ -598,6 +642,11 @@ static void lol_guest_signal(struct lol_vcpu *vcpu)
 	int sig = 0;
 	long ret;
 
+	/* The guest's own fault comes first, as a synchronous signal would. */
+	if (vcpu->fault_pending) {
+		lol_guest_leave(vcpu, LOL_EXIT_FAULT, 0);
+		return;
+	}
 	if (tsk->pending.signal.sig[0] & LOL_SYNC_SIGNALS) {
 		siginitsetinv(&mask, LOL_SYNC_SIGNALS);
 		spin_lock_irq(&lol_sighand()->siglock);

@@ -310,7 +310,7 @@ TEST(abi_layout)
 	EXPECT_EQ(128 + sizeof(struct lol_regs) + 256, sizeof(struct lol_run));
 
 #ifdef __aarch64__
-	EXPECT_EQ(368, sizeof(struct lol_regs));
+	EXPECT_EQ(384, sizeof(struct lol_regs));
 	EXPECT_EQ(248, offsetof(struct lol_regs, sp));
 	EXPECT_EQ(256, offsetof(struct lol_regs, pc));
 	EXPECT_EQ(264, offsetof(struct lol_regs, pstate));

@@ -122,12 +122,14 @@ for how in native lol ptrace; do
 		;;
 	esac
 	t1=$(uptime_s)
-	sed 's/^/# '"$how"': /' "$LOG.$how" | grep -E '# (not ok|ok|#|Kernel panic|lol)' | grep -vE '^# [a-z]*: ok ' | tail -n 40
+	sed 's/^/# '"$how"': /' "$LOG.$how" | grep -E ': (not ok|#|Kernel panic|lol)' | tail -n 40
 	counts=$(suite_counts "$LOG.$how")
 	passed=$(suite_passed "$LOG.$how")
 	[ "$how" = native ] && passed_native=$passed
 	what="guest suite $how: ${counts:-no summary} (passed failed skipped), exit $rc, $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s"
 	if [ -z "$counts" ] || [ "$rc" != 0 ]; then
+		# Each failed case with what it printed before, then the end.
+		grep -B8 'not ok' "$LOG.$how" | sed 's/^/#   /'
 		tail -n 20 "$LOG.$how" | sed 's/^/#   /'
 		not_ok "$what"
 	elif [ "$passed" != "$passed_native" ]; then

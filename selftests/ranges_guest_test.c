@@ -528,6 +528,20 @@ TEST_F(guest, native_write_to_pipe)
 	EXPECT_SYSCALL_AT(500, SB);
 	EXPECT_EQ(-EFAULT, (long)RUN_->syscall.args[0]);
 	EXPECT_ERRNO(EAGAIN, read(p[0], buf, sizeof(buf)));
+
+	/*
+	 * Nor is a guest page lol's table does not map, next to one it
+	 * does (in the same page-table chunk): the host's own access gets
+	 * EFAULT, not a guest fault exit.
+	 */
+	LOAD(sys500);
+	lol_ret(RUN_) = SYS_write;
+	lol_arg0(RUN_) = p[1];
+	lol_arg1(RUN_) = DATA_GVA + 16 * self->g.page;
+	lol_arg2(RUN_) = sizeof(msg);
+	EXPECT_SYSCALL_AT(500, SB);
+	EXPECT_EQ(-EFAULT, (long)RUN_->syscall.args[0]);
+	EXPECT_ERRNO(EAGAIN, read(p[0], buf, sizeof(buf)));
 	close(p[0]);
 	close(p[1]);
 }

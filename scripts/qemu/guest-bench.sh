@@ -13,6 +13,12 @@ if ! lol_guest_insmod; then
 	exit 1
 fi
 export LOL_ACCEL
+# scripts/profile.sh: the text symbols, with lol's, to name its addresses.
+if [ "${LOL_BENCH_KSYMS:-0}" = 1 ]; then
+	echo "LOL-KSYMS-BEGIN"
+	grep -i ' t ' /proc/kallsyms | gzip -c | base64
+	echo "LOL-KSYMS-END"
+fi
 rc=0
 # shellcheck disable=SC2086 # LOL_BENCH_ARGS is a word list on purpose
 lol-bench ${LOL_BENCH_ARGS:-} --json /tmp/results.json || rc=$?

@@ -28,6 +28,8 @@ usage: $0 --kernel BZIMAGE --initrd INITRAMFS [options]
                     -icount shift=0,align=off,sleep=off, TCG only
   --accel A         tcg, kvm or auto (default: \$LOL_ACCEL, else auto:
                     probe KVM once, fall back to TCG)
+  --plugin SPEC     load a TCG plugin (-plugin SPEC: FILE[,ARG=VALUE...]),
+                    e.g. scripts/profile.sh's instruction profiler
   --log FILE        also write the console to FILE (default: none)
   --quiet           do not stream the console to stdout
   -h, --help        this text
@@ -40,7 +42,7 @@ EOF
 }
 
 arch='' kernel='' initrd='' append='' timeout=1500 smp=2 mem=1G icount=0
-accel=${LOL_ACCEL:-auto} log='' quiet=0
+accel=${LOL_ACCEL:-auto} log='' quiet=0 plugin=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--arch) arch=$2; shift 2 ;;
@@ -53,6 +55,7 @@ while [ $# -gt 0 ]; do
 	--icount) icount=1; shift ;;
 	--accel) accel=$2; shift 2 ;;
 	--log) log=$2; shift 2 ;;
+	--plugin) plugin=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -100,6 +103,11 @@ else
 	tcg) qemu+=(-accel tcg,thread=multi -cpu "$LOL_VM_CPU_TCG" -smp "$smp") ;;
 	*) lol_die "unknown accelerator '$accel'" ;;
 	esac
+fi
+
+if [ -n "$plugin" ]; then
+	[ "$accel" = kvm ] && lol_die "--plugin needs TCG"
+	qemu+=(-plugin "$plugin")
 fi
 
 [ -n "$log" ] || log=/dev/null

@@ -224,6 +224,61 @@ TEST_F(pt, protections)
 }
 
 /*
+ * The fault exit's details, the same whether lol's own fault handler
+ * turned the access into the exit (an address in the AS's page-table
+ * chunk) or the host raised a signal (an address far from any): the exact
+ * address, the #PF error code, the access and the faulting instruction.
+ */
+TEST_F(pt, fault_exit_details)
+{
+	static const struct {
+		unsigned int stub;	/* offset in page 0 */
+		__u64 error_code;	/* x86 #PF: user, write, fetch */
+		__u32 access;
+	} kinds[] = {
+		{ 0, 0x04, LOL_FAULT_READ },
+		{ 256, 0x06, LOL_FAULT_WRITE },
+		{ 768, 0x14, LOL_FAULT_EXEC },
+	};
+	/* In the chunk the fixture's CODE_GVA map made, and far from it. */
+	static const __u64 where[] = { DATA_GVA + 0x123, 0x500000000123ULL };
+	struct lol_run *run = self->vcpu.run;
+	unsigned int i, k;
+
+	REQUIRE_RUN();
+	for (i = 0; i < ARRAY_SIZE(where); i++) {
+		for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+			__u64 addr = where[i];
+
+			ASSERT_EQ(LOL_EXIT_FAULT,
+				  run_at(_metadata, self, kinds[k].stub, addr,
+					 0))
+				TH_LOG(LOL_EXIT_FMT, LOL_EXIT_ARGS(run));
+			EXPECT_EQ(addr, run->fault.addr);
+			EXPECT_EQ(kinds[k].error_code, run->fault.error_code);
+			EXPECT_EQ(kinds[k].access, run->fault.access);
+			EXPECT_EQ(0, run->fault.flags);
+			/* The fetch faults at its target, the others in place. */
+			EXPECT_EQ(kinds[k].stub == 768 ? addr :
+				  CODE_GVA + kinds[k].stub, run->fault.ip);
+			EXPECT_EQ(run->fault.ip, run->regs.rip);
+		}
+	}
+
+	/* Mapped without access, never touched: PRESENT, same code. */
+	ASSERT_EQ(0, lol_vm_map(&self->vm, self->as, DATA_GVA, PG, PG, 0));
+	ASSERT_EQ(LOL_EXIT_FAULT, WRITE_AT(DATA_GVA + 8, 1));
+	EXPECT_EQ(DATA_GVA + 8, run->fault.addr);
+	EXPECT_EQ(0x06, run->fault.error_code);
+	EXPECT_EQ(LOL_FAULT_PRESENT, run->fault.flags);
+	/* The guest goes on from the same instruction once it may. */
+	ASSERT_EQ(0, lol_as_protect(self->vm.guest, self->as, DATA_GVA, PG,
+				    LOL_PROT_READ | LOL_PROT_WRITE));
+	EXPECT_EQ(LOL_EXIT_SYSCALL, WRITE_AT(DATA_GVA + 8, PAT(0x99)));
+	EXPECT_EQ(PAT(0x99), *(__u64 *)lol_vm_phys(&self->vm, PG + 8, 8));
+}
+
+/*
  * 1 GiB of single pages, each next to a page of another phys offset so
  * that no two could ever be one host mapping: 262,144 mappings, four
  * times vm.max_map_count, with default settings.

@@ -82,7 +82,16 @@ struct bench_opts {
 	int timeout_s;		/* per benchmark, whole child */
 	int cpu;		/* CPU to pin to, -1: none available */
 	int other_cpu;
+	const char *profile;	/* --profile: bench id to mark for the profiler */
 };
+
+/*
+ * --profile: the measured runs of one benchmark are bracketed by calls to
+ * these two pages (a "ret" each), at fixed guest-virtual addresses the
+ * QEMU instruction profiler (scripts/qemu/insnprof.c) watches for.
+ */
+#define BENCH_PROF_ON	0x7e570000UL
+#define BENCH_PROF_OFF	0x7e571000UL
 
 /* Outcome of one benchmark, filled by the core in the parent. */
 struct bench_result {

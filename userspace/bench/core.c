@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -117,6 +118,32 @@ void bench_kill_peer(pid_t *pid)
 void bench_untimed(struct bench_state *st, double ns)
 {
 	st->untimed_ns += ns;
+}
+
+/* The two marker pages of --profile: a "ret" each, called around runs. */
+static int prof_markers(void (**on)(void), void (**off)(void))
+{
+	unsigned char *p;
+
+	p = mmap((void *)BENCH_PROF_ON, 2 * 4096,
+		 PROT_READ | PROT_WRITE | PROT_EXEC,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+#if defined(__x86_64__)
+	p[0] = 0xc3;
+	p[BENCH_PROF_OFF - BENCH_PROF_ON] = 0xc3;
+#elif defined(__aarch64__)
+	*(uint32_t *)p = 0xd65f03c0;
+	*(uint32_t *)(p + (BENCH_PROF_OFF - BENCH_PROF_ON)) = 0xd65f03c0;
+	__builtin___clear_cache((char *)p, (char *)p + 2 * 4096);
+#else
+	munmap(p, 2 * 4096);
+	return -EOPNOTSUPP;
+#endif
+	*on = (void (*)(void))p;
+	*off = (void (*)(void))(p + (BENCH_PROF_OFF - BENCH_PROF_ON));
+	return 0;
 }
 
 static int timed_run(struct bench_state *st, uint64_t iters, double *ns)
@@ -227,6 +254,7 @@ static int measure(struct bench_state *st, const struct bench_opts *o,
 		   struct bench_msg *m)
 {
 	uint64_t iters = o->iters;
+	void (*prof_on)(void) = NULL, (*prof_off)(void) = NULL;
 	double ns, warm = 0;
 	unsigned int i, w;
 	int rc;
@@ -261,13 +289,25 @@ static int measure(struct bench_state *st, const struct bench_opts *o,
 			break;
 	}
 
+	if (o->profile && !strcmp(o->profile, st->b->id)) {
+		rc = prof_markers(&prof_on, &prof_off);
+		if (rc)
+			return rc;
+	}
 	for (i = 0; i < o->runs; i++) {
+		if (prof_on)
+			prof_on();
 		rc = timed_run(st, iters, &ns);
+		if (prof_off)
+			prof_off();
 		if (rc)
 			return rc;
 		m->per_op[i] = ns / ((double)iters * st->ops_per_iter) -
 			       st->overhead_ns;
 	}
+	if (prof_on)
+		fprintf(stderr, "\nLOL-PROF-OPS %llu\n",
+			(unsigned long long)o->runs * iters * st->ops_per_iter);
 	m->runs = o->runs;
 	m->iters = iters;
 	return 0;

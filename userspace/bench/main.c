@@ -16,7 +16,7 @@ static const char usage_text[] =
 "\n"
 "SYNOPSIS\n"
 "    lol-bench [--runs N] [--iters N] [--filter SUBSTR] [--json FILE]\n"
-"              [--quick] [--list] [--help]\n"
+"              [--quick] [--list] [--profile ID] [--help]\n"
 "\n"
 "DESCRIPTION\n"
 "    Measures, in one run and side by side, what it costs to intercept a\n"
@@ -63,6 +63,8 @@ static const char usage_text[] =
 "        G4  host tax of a busy lol guest <= 5%\n"
 "        G5  2 guests on 2 CPUs >= 1.8x the exits/s of 1\n"
 "        G6  lol run-loop with 1000 idle guests <= 1.05x without\n"
+"        G7  lol fault round trip <= SIGSEGV + mprotect\n"
+"        G8  lol run-loop round trip <= 6x native getpid\n"
 "\n"
 "OPTIONS\n"
 "    --runs N        measured runs per benchmark (default 11, --quick 5;\n"
@@ -75,6 +77,10 @@ static const char usage_text[] =
 "    --quick         shorter runs (~20 ms instead of ~100 ms) and fewer of\n"
 "                    them: for slow emulators (TCG)\n"
 "    --list          list the benchmarks and exit\n"
+"    --profile ID    bracket the measured runs of benchmark ID with calls\n"
+"                    to two marker pages at 0x7e570000 and 0x7e571000,\n"
+"                    for scripts/profile.sh's instruction profiler; prints\n"
+"                    \"LOL-PROF-OPS N\" (operations inside the markers)\n"
 "    --help          this text\n"
 "\n"
 "OUTPUT\n"
@@ -123,6 +129,7 @@ int main(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "profile", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -163,11 +170,14 @@ int main(int argc, char **argv)
 		case 'l':
 			list = 1;
 			break;
+		case 'p':
+			o.profile = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
 		default:
-			fprintf(stderr, "usage: lol-bench [--runs N] [--iters N] [--filter SUBSTR] [--json FILE] [--quick] [--list] [--help]\n");
+			fprintf(stderr, "usage: lol-bench [--runs N] [--iters N] [--filter SUBSTR] [--json FILE] [--quick] [--list] [--profile ID] [--help]\n");
 			return 1;
 		}
 	}

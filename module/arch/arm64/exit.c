@@ -2,6 +2,7 @@
 /*
  * lol arm64: turning the host's view of a guest event into an exit.
  */
+#include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/sched/task_stack.h>
 #include <linux/signal.h>
@@ -29,6 +30,37 @@ void lol_arch_syscall_exit(struct pt_regs *r, struct lol_run *run)
 	 * may have written -ENOSYS over it (x8 == -1).
 	 */
 	r->regs[0] = r->orig_x0;
+}
+
+/*
+ * A guest page fault that lol's own fault handler turned into an exit
+ * (pt.c): the host's do_page_fault() keeps the ESR to itself, so it is
+ * rebuilt from the fault flags -- an abort from EL0, WnR for a write, a
+ * level-3 translation fault (no PTE) or permission fault (PTE there).
+ */
+void lol_arch_fault_exit(const struct vm_fault *vmf, bool present,
+			 struct lol_run *run)
+{
+	struct lol_exit_fault *f = &run->fault;
+	unsigned long esr = ESR_ELx_IL;
+
+	if (vmf->flags & FAULT_FLAG_INSTRUCTION) {
+		esr |= (unsigned long)ESR_ELx_EC_IABT_LOW << ESR_ELx_EC_SHIFT;
+		f->access = LOL_FAULT_EXEC;
+	} else {
+		esr |= (unsigned long)ESR_ELx_EC_DABT_LOW << ESR_ELx_EC_SHIFT;
+		if (vmf->flags & FAULT_FLAG_WRITE) {
+			esr |= ESR_ELx_WNR;
+			f->access = LOL_FAULT_WRITE;
+		} else {
+			f->access = LOL_FAULT_READ;
+		}
+	}
+	esr |= present ? ESR_ELx_FSC_PERM | 3 : ESR_ELx_FSC_FAULT | 3;
+	f->addr = vmf->real_address;
+	f->error_code = esr;
+	f->ip = current_pt_regs()->pc;
+	f->flags = present ? LOL_FAULT_PRESENT : 0;
 }
 
 /*

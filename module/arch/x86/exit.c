@@ -2,6 +2,7 @@
 /*
  * lol x86_64: turning the host's view of a guest event into an exit.
  */
+#include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/sched/task_stack.h>
 #include <linux/signal.h>
@@ -40,6 +41,40 @@ void lol_arch_syscall_exit(struct pt_regs *r, struct lol_run *run)
 	r->ax = r->orig_ax;
 }
 
+static void lol_fault_fill(struct lol_exit_fault *f, u64 addr, u64 error_code,
+			   u64 ip, bool present)
+{
+	f->addr = addr;
+	f->error_code = error_code;
+	f->ip = ip;
+	if (error_code & X86_PF_INSTR)
+		f->access = LOL_FAULT_EXEC;
+	else if (error_code & X86_PF_WRITE)
+		f->access = LOL_FAULT_WRITE;
+	else
+		f->access = LOL_FAULT_READ;
+	f->flags = present ? LOL_FAULT_PRESENT : 0;
+}
+
+/*
+ * A guest #PF that lol's own fault handler turned into an exit (pt.c):
+ * the PTE was not present, so the hardware error code was the user bit
+ * plus the write and fetch bits the fault flags repeat (the entry code
+ * does not keep it: pt_regs' orig_ax holds -1 by now).
+ */
+void lol_arch_fault_exit(const struct vm_fault *vmf, bool present,
+			 struct lol_run *run)
+{
+	u64 error_code = X86_PF_USER;
+
+	if (vmf->flags & FAULT_FLAG_WRITE)
+		error_code |= X86_PF_WRITE;
+	if (vmf->flags & FAULT_FLAG_INSTRUCTION)
+		error_code |= X86_PF_INSTR;
+	lol_fault_fill(&run->fault, vmf->real_address, error_code,
+		       current_pt_regs()->ip, present);
+}
+
 /*
  * A synchronous signal raised by a guest exception. The host's trap
  * handlers leave the vector, error code and (for #PF) the address in the
@@ -52,20 +87,10 @@ u32 lol_arch_signal_exit(int sig, const kernel_siginfo_t *info,
 	struct pt_regs *r = current_pt_regs();
 
 	if (t->trap_nr == X86_TRAP_PF && (sig == SIGSEGV || sig == SIGBUS)) {
-		struct lol_exit_fault *f = &run->fault;
-
-		f->addr = t->cr2;
-		f->error_code = t->error_code;
-		f->ip = r->ip;
-		if (t->error_code & X86_PF_INSTR)
-			f->access = LOL_FAULT_EXEC;
-		else if (t->error_code & X86_PF_WRITE)
-			f->access = LOL_FAULT_WRITE;
-		else
-			f->access = LOL_FAULT_READ;
 		/* Mapped but not allowed (SEGV_ACCERR), or beyond the file. */
-		f->flags = sig == SIGBUS || info->si_code == SEGV_ACCERR ||
-			   info->si_code == SEGV_PKUERR ? LOL_FAULT_PRESENT : 0;
+		lol_fault_fill(&run->fault, t->cr2, t->error_code, r->ip,
+			       sig == SIGBUS || info->si_code == SEGV_ACCERR ||
+			       info->si_code == SEGV_PKUERR);
 		return LOL_EXIT_FAULT;
 	}
 

@@ -127,5 +127,8 @@ void lol_arch_sigsys(struct pt_regs *regs);
 void lol_arch_syscall_exit(struct pt_regs *regs, struct lol_run *run);
 u32 lol_arch_signal_exit(int sig, const kernel_siginfo_t *info,
 			 struct lol_run *run);
+struct vm_fault;
+void lol_arch_fault_exit(const struct vm_fault *vmf, bool present,
+			 struct lol_run *run);
 
 #endif /* _LOL_ARCH_X86_H */

@@ -15,6 +15,7 @@
 #include <linux/signal.h>
 #include <asm/unistd.h>
 #include <linux/ptrace.h>
+#include <asm/fsgsbase.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 #include <asm/segment.h>
@@ -31,11 +32,8 @@
 
 int lol_arch_check_regs(const struct lol_regs *regs)
 {
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(regs->reserved); i++)
-		if (regs->reserved[i])
-			return -EINVAL;
+	if (lol_any_set(regs->reserved, ARRAY_SIZE(regs->reserved)))
+		return -EINVAL;
 	if (regs->rflags & ~(LOL_RFLAGS_USER | LOL_RFLAGS_ON))
 		return -EINVAL;
 	/* Kernel and non-canonical addresses would fault on IRET/WRMSR. */
@@ -122,7 +120,12 @@ void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *g,
 		r->flags |= X86_EFLAGS_TF;
 
 	preempt_disable();
-	rdmsrl(MSR_FS_BASE, a->host_fsbase);
+	/*
+	 * FS with RDFSBASE/WRFSBASE where the CPU has them (one instruction
+	 * against an MSR access); the inactive GS base needs SWAPGS around
+	 * those, so it stays an MSR.
+	 */
+	a->host_fsbase = x86_fsbase_read_cpu();
 	rdmsrl(MSR_KERNEL_GS_BASE, a->host_gsbase);
 	savesegment(fs, a->host_fsindex);
 	savesegment(gs, a->host_gsindex);
@@ -130,7 +133,7 @@ void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *g,
 		loadsegment(fs, 0);
 	if (a->host_gsindex)
 		load_gs_index(0);
-	wrmsrl(MSR_FS_BASE, g->fs_base);
+	x86_fsbase_write_cpu(g->fs_base);
 	wrmsrl(MSR_KERNEL_GS_BASE, g->gs_base);
 	t->fsindex = 0;
 	t->gsindex = 0;
@@ -182,7 +185,7 @@ void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *g, long ret)
 	fpu_swap_kvm_fpstate(&a->gfpu, false);
 
 	preempt_disable();
-	rdmsrl(MSR_FS_BASE, g->fs_base);
+	g->fs_base = x86_fsbase_read_cpu();
 	rdmsrl(MSR_KERNEL_GS_BASE, g->gs_base);
 	/* The guest may have loaded selectors; the monitor gets its own. */
 	savesegment(fs, sel);
@@ -192,7 +195,7 @@ void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *g, long ret)
 	if (sel != a->host_gsindex)
 		load_gs_index(a->host_gsindex);
 	if (!a->host_fsindex)
-		wrmsrl(MSR_FS_BASE, a->host_fsbase);
+		x86_fsbase_write_cpu(a->host_fsbase);
 	if (!a->host_gsindex)
 		wrmsrl(MSR_KERNEL_GS_BASE, a->host_gsbase);
 	t->fsindex = a->host_fsindex;

@@ -29,7 +29,7 @@ struct lol_regs {
 	__u64 pstate;
 	__u64 tpidr;
 	__u64 tpidr2;
-	__u64 reserved[10];	/* must be 0; room for more state */
+	__u64 reserved[12];	/* must be 0; room for more state */
 };
 
 /*
