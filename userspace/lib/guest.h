@@ -63,7 +63,10 @@ int lol_vm_add_vcpu(struct lol_vm *vm, unsigned int id,
 		    struct lol_vcpu *vcpu);
 void lol_vcpu_destroy(struct lol_vcpu *vcpu);
 
-/* Copies len bytes to phys memory at phys_off. */
+/*
+ * Copies len bytes to phys memory at phys_off (on arm64 also cleaning the
+ * caches for them, as guest code needs).
+ */
 int lol_vm_load(struct lol_vm *vm, size_t phys_off, const void *bytes,
 		size_t len);
 /* Pointer into the monitor's view of phys memory, NULL if out of range. */

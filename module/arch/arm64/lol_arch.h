@@ -29,6 +29,19 @@ static_assert(LOL_USER_ADDR_LIMIT == DEFAULT_MAP_WINDOW_64);
 #define LOL_ARCH_SYSCALL_INSN_LEN	4
 
 /*
+ * Writes one of lol's special PTEs (pt.c). arm64's set_pte_at() calls
+ * mte_sync_tags(), not exported, for tagged user pages, and syncs the
+ * I-cache for executable ones; neither is ever done for a special PTE, so
+ * what is left is the page-table check and set_pte(). (So the I-cache is
+ * not synced for guest code either: the monitor cleans it after writing
+ * code, as a JIT does; liblol's lol_vm_load() does.)
+ */
+#define lol_arch_set_special_pte(mm, addr, ptep, pte) do {		\
+	page_table_check_pte_set(mm, addr, ptep, pte);			\
+	set_pte(ptep, pte);						\
+} while (0)
+
+/*
  * LOL_RUN flags the port supports: no LOL_RUN_SINGLESTEP yet (arm64's
  * syscall exit turns a step over a NATIVE syscall into a SIGTRAP that
  * looks user-sent; Documentation/arch.md).

@@ -32,6 +32,10 @@ static_assert(LOL_USER_ADDR_LIMIT == DEFAULT_MAP_WINDOW);
  */
 #define LOL_ARCH_SYSCALL_INSN_LEN	2
 
+/* Writes one of lol's special PTEs (pt.c): set_pte_at() on x86. */
+#define lol_arch_set_special_pte(mm, addr, ptep, pte)	\
+	set_pte_at(mm, addr, ptep, pte)
+
 /* LOL_RUN flags the port supports. */
 #define LOL_ARCH_RUN_FLAGS	LOL_RUN_SINGLESTEP
 
