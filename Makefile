@@ -39,6 +39,25 @@
 #
 # The module is built with -Werror (LOL_WERROR=1) except for install and
 # dkms builds; LOL_WERROR=0 turns it off.
+#
+# ARCH=arm64 (all, module, userspace, selftests, deps, check, style): the
+# arm64 port, cross-built with $(CROSS_COMPILE)gcc (aarch64-linux-gnu-)
+# against Debian's arm64 kernel of the same release, which make deps
+# fetches into LOL_CACHE (scripts/kernel-arm64.sh), and run-tested in
+# qemu-system-aarch64 (make check ARCH=arm64: the arm64 subset of the
+# suite, Documentation/testing.md).
+
+# The port: x86 (default) or arm64, the name of module/arch/, uapi/arch/,
+# selftests/lib/; the QEMU harness takes the same names.
+ifneq ($(filter arm64 aarch64,$(ARCH)),)
+override ARCH := arm64
+LOL_ARCH      := arm64
+CROSS_COMPILE ?= aarch64-linux-gnu-
+export ARCH CROSS_COMPILE
+else
+LOL_ARCH      := x86
+endif
+export LOL_ARCH
 
 # The kernel to build for. check, bench, demo, fuzz boot Debian's kernel of
 # the installed headers metapackage in QEMU (scripts/kver.sh); install and
@@ -53,11 +72,21 @@ endif
 KDIR      ?= /lib/modules/$(KVER)/build
 LOL_WERROR ?= 0
 endif
-KVER      ?= $(shell scripts/kver.sh)
-KDIR      ?= /usr/src/linux-headers-$(KVER)
-LOL_WERROR ?= 1
 LOL_CACHE ?= $(HOME)/.cache/lol
+KVER      ?= $(shell LOL_ARCH=$(LOL_ARCH) scripts/kver.sh)
+ifeq ($(LOL_ARCH),arm64)
+KDIR      ?= $(LOL_CACHE)/kernel/$(KVER)/build
+# Userspace and selftests: static aarch64 binaries.
+LOL_USER_MAKE := CC=$(CROSS_COMPILE)gcc AR=$(CROSS_COMPILE)ar
+else
+KDIR      ?= /usr/src/linux-headers-$(KVER)
+endif
+LOL_WERROR ?= 1
+ifeq ($(LOL_ARCH),arm64)
+BUILD     ?= $(CURDIR)/build/arm64
+else
 BUILD     ?= $(CURDIR)/build
+endif
 PREFIX    ?= /usr/local
 export KVER KDIR LOL_CACHE BUILD
 
@@ -76,15 +105,23 @@ module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) LOL_WERROR=$(LOL_WERROR) modules
 
 userspace:
-	$(MAKE) -C userspace BUILD=$(BUILD)
+	$(MAKE) -C userspace BUILD=$(BUILD) $(LOL_USER_MAKE)
 
 selftests: userspace
-	$(MAKE) -C selftests OUTPUT=$(BUILD)/selftests
+	$(MAKE) -C selftests OUTPUT=$(BUILD)/selftests $(LOL_USER_MAKE)
 
+# arm64: no guest (UML is x86), no sparse, and lol-run's self-test runs
+# on the build machine, so not for an aarch64 lol-run.
+ifeq ($(LOL_ARCH),arm64)
+check: deps
+	$(MAKE) module userspace selftests style
+	scripts/check.sh
+else
 check: deps
 	$(MAKE) module userspace selftests guest style sparse
 	userspace/tools/lol-run-selftest.sh $(BUILD)/bin/lol-run
 	scripts/check.sh
+endif
 
 # UML (cached in $(LOL_CACHE)/guest), the guest programs, the root.
 guest: deps userspace

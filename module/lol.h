@@ -259,9 +259,12 @@ void lol_entry_release(void);
 /* single-step trap after the native syscall about to run; undo that */
 bool lol_entry_step(void);
 void lol_entry_unstep(void);
+/* at module exit, before the hook goes: lol's setting off every thread */
+void lol_entry_exit(void);
 
 /* mm.c: the host-mm glue, the one place that touches mm internals */
 int lol_mm_init(void);
+unsigned long lol_lookup_symbol(const char *name);
 struct mm_struct *lol_mm_alloc(struct task_struct *owner);
 void lol_mm_switch(struct mm_struct *from, struct mm_struct *to);
 void lol_mm_sync_dumpable(struct mm_struct *guest, struct mm_struct *host);

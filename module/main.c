@@ -52,9 +52,10 @@ static long lol_check_extension(unsigned long cap)
 	case LOL_CAP_RUN:
 	case LOL_CAP_KICK:
 	case LOL_CAP_IMMEDIATE_EXIT:
-	case LOL_CAP_SINGLESTEP:
 	case LOL_CAP_REFLECT:
 		return lol_run_ok;
+	case LOL_CAP_SINGLESTEP:
+		return lol_run_ok && (LOL_ARCH_RUN_FLAGS & LOL_RUN_SINGLESTEP);
 	case LOL_CAP_SYSCALL_RANGES:
 		return lol_run_ok ? LOL_MAX_SYSCALL_RANGES : 0;
 	case LOL_CAP_MAX_AS:

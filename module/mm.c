@@ -51,7 +51,7 @@ static void (*lol_membarrier_fn)(struct mm_struct *next);
 static int (*lol_security_mmap_file_fn)(struct file *file, unsigned long prot,
 					unsigned long flags);
 
-static unsigned long lol_lookup_symbol(const char *name)
+unsigned long lol_lookup_symbol(const char *name)
 {
 	struct kprobe kp = { .symbol_name = name };
 	unsigned long addr;
@@ -222,7 +222,7 @@ void lol_mm_switch(struct mm_struct *from, struct mm_struct *to)
 	if (lol_membarrier_fn)
 		lol_membarrier_fn(to);
 #ifdef LOL_ARCH_SWITCH_MM
-	/* A port whose kernel has no out-of-line switch_mm (ia64). */
+	/* A port whose kernel has no out-of-line switch_mm (arm64, ia64). */
 	lol_arch_switch_mm(from, to, tsk);
 #else
 	lol_switch_mm_fn(from, to, tsk);

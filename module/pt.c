@@ -229,7 +229,7 @@ static int lol_pt_set_pte(pte_t *pte, unsigned long addr, void *data)
 	struct lol_pt_pte *p = data;
 
 	if (pte_none(*pte))
-		set_pte_at(p->mm, addr, pte, p->entry);
+		lol_arch_set_special_pte(p->mm, addr, pte, p->entry);
 	return 0;
 }
 

@@ -455,7 +455,7 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 
 	ret = -EINVAL;
 	BUILD_BUG_ON(sizeof(run->pad0) != 3);
-	if (flags & ~LOL_RUN_SINGLESTEP || READ_ONCE(run->pad1) ||
+	if (flags & ~LOL_ARCH_RUN_FLAGS || READ_ONCE(run->pad1) ||
 	    lol_any_set(run->reserved_in, ARRAY_SIZE(run->reserved_in)) ||
 	    READ_ONCE(run->pad0[0]) || READ_ONCE(run->pad0[1]) ||
 	    READ_ONCE(run->pad0[2]))
@@ -704,10 +704,15 @@ static void lol_guest_signal(struct lol_vcpu *vcpu)
 static bool lol_hook_get_signal(struct ksignal *ksig)
 {
 	struct lol_vcpu *vcpu = lol_current_vcpu();
+	bool delivered;
 
-	if (vcpu)
-		lol_guest_signal(vcpu);
-	return lol_orig_get_signal(ksig);
+	if (!vcpu)
+		return lol_orig_get_signal(ksig);
+	lol_guest_signal(vcpu);
+	delivered = lol_orig_get_signal(ksig);
+	/* The vcpu may be gone: get_signal() ran the deferred fput. */
+	lol_arch_signal_done(delivered);
+	return delivered;
 }
 
 static void lol_hook_do_exit(long code)
@@ -790,6 +795,8 @@ out_arch:
 
 void lol_run_exit(void)
 {
+	/* No thread may keep lol's setting past the hook (entry_seccomp.c). */
+	lol_entry_exit();
 	unregister_kprobes(lol_kprobe_ptrs, ARRAY_SIZE(lol_kprobes));
 	lol_arch_exit();
 	/* Every vcpu, and so every binding, went with its file's module ref. */

@@ -5,6 +5,8 @@
 # `apt-get update` first when something must be installed), then put the
 # Debian kernel image matching the headers into the cache:
 #   $LOL_CACHE/kernel/$KVER/boot/vmlinuz-$KVER  (also config, System.map)
+# With LOL_ARCH=arm64 (make ... ARCH=arm64) the kernel is Debian's arm64
+# one instead, with its headers and busybox (scripts/kernel-arm64.sh).
 # Idempotent: a no-op when everything is there.
 set -euo pipefail
 
@@ -13,7 +15,7 @@ set -euo pipefail
 
 case ${1:-} in
 -h | --help)
-	sed -n '4,8s/^# \{0,1\}//p' "$0"
+	sed -n '4,10s/^# \{0,1\}//p' "$0"
 	echo "Environment: KVER (default: scripts/kver.sh), LOL_CACHE (default ~/.cache/lol)."
 	exit 0
 	;;
@@ -24,9 +26,14 @@ LOL_CACHE=${LOL_CACHE:-${HOME:-/root}/.cache/lol}
 
 pkgs=(gcc libc6-dev make linux-headers-amd64 linux-source-6.1 qemu-system-x86
 	busybox-static cpio kmod xz-utils sparse flex bison bc libelf-dev
-	libssl-dev libnl-genl-3-dev pkg-config perl patch gnuplot-nox dkms)
+	libssl-dev libnl-genl-3-dev pkg-config perl patch gnuplot-nox dkms
+	gcc-aarch64-linux-gnu qemu-system-arm)
+arm64=0
+case ${LOL_ARCH:-} in
+arm64 | aarch64) arm64=1 ;;
+esac
 # A KVER given from outside (make KVER=...) needs its own headers.
-if [ -n "${KVER:-}" ] && ! [ -d "/usr/src/linux-headers-$KVER" ]; then
+if [ "$arm64" = 0 ] && [ -n "${KVER:-}" ] && ! [ -d "/usr/src/linux-headers-$KVER" ]; then
 	pkgs+=("linux-headers-$KVER")
 fi
 
@@ -54,6 +61,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 		--no-install-recommends "${missing[@]}"
 else
 	lol_msg "packages: all ${#pkgs[@]} installed"
+fi
+
+if [ "$arm64" = 1 ]; then
+	exec "$LOL_ROOT/scripts/kernel-arm64.sh"
 fi
 
 # Only now is the release certain (the headers metapackage may be new).

@@ -2,11 +2,21 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Print the kernel release lol is built and tested against, e.g.
-# 6.1.0-56-amd64: the one the installed linux-headers-amd64 metapackage
+# 6.1.0-56-amd64 (with LOL_ARCH=arm64: 6.1.0-56-arm64, the same release
+# of Debian's arm64 flavour): the one the installed linux-headers-amd64 metapackage
 # depends on (`uname -r` says nothing useful: tests boot Debian's kernel in
 # QEMU). When the metapackage is not installed yet, print the release its
 # apt candidate would pull in, so `make deps` can run first.
 set -euo pipefail
+
+# The arm64 flavour of the same release (scripts/kernel-arm64.sh).
+case ${LOL_ARCH:-} in
+arm64 | aarch64)
+	v=$(LOL_ARCH='' "$0" "$@")
+	printf '%s\n' "${v%-amd64}-arm64"
+	exit 0
+	;;
+esac
 
 case ${1:-} in
 -h | --help)

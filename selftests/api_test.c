@@ -83,8 +83,13 @@ TEST_F(sys, fpu_cap_is_xsave_size)
 
 	LOL_REQUIRE_CAP(self->sys, LOL_CAP_FPU);
 	size = lol_cap(self->sys, LOL_CAP_FPU);
+#ifdef __aarch64__
+	/* arm64: struct lol_fpsimd, v0-v31, fpsr, fpcr */
+	EXPECT_EQ(sizeof(struct lol_fpsimd), size);
+#else
 	/* legacy region (512) + XSAVE header (64) at least */
 	EXPECT_LE(576, size) TH_LOG("xsave size %ld", size);
+#endif
 }
 
 TEST_F(sys, vcpu_mmap_size)
@@ -286,7 +291,6 @@ TEST(abi_layout)
 	EXPECT_EQ(40, sizeof(struct lol_as_op));
 	EXPECT_EQ(40, sizeof(struct lol_as_batch));
 	EXPECT_EQ(32, sizeof(struct lol_fpu));
-	EXPECT_EQ(256, sizeof(struct lol_regs));
 	EXPECT_EQ(72, sizeof(struct lol_exit_syscall));
 	EXPECT_EQ(32, sizeof(struct lol_exit_fault));
 	EXPECT_EQ(32, sizeof(struct lol_exit_trap));
@@ -298,14 +302,28 @@ TEST(abi_layout)
 	EXPECT_EQ(64, offsetof(struct lol_run, exit_reason));
 	EXPECT_EQ(72, offsetof(struct lol_run, nr_exits));
 	EXPECT_EQ(128, offsetof(struct lol_run, regs));
-	EXPECT_EQ(384, offsetof(struct lol_run, syscall));
-	EXPECT_EQ(384, offsetof(struct lol_run, padding));
-	EXPECT_EQ(640, sizeof(struct lol_run));
+	/* The rule for every arch: the exit details follow regs. */
+	EXPECT_EQ(128 + sizeof(struct lol_regs),
+		  offsetof(struct lol_run, syscall));
+	EXPECT_EQ(offsetof(struct lol_run, syscall),
+		  offsetof(struct lol_run, padding));
+	EXPECT_EQ(128 + sizeof(struct lol_regs) + 256, sizeof(struct lol_run));
 
+#ifdef __aarch64__
+	EXPECT_EQ(384, sizeof(struct lol_regs));
+	EXPECT_EQ(248, offsetof(struct lol_regs, sp));
+	EXPECT_EQ(256, offsetof(struct lol_regs, pc));
+	EXPECT_EQ(264, offsetof(struct lol_regs, pstate));
+	EXPECT_EQ(272, offsetof(struct lol_regs, tpidr));
+	EXPECT_EQ(280, offsetof(struct lol_regs, tpidr2));
+	EXPECT_EQ(528, sizeof(struct lol_fpsimd));
+#else
+	EXPECT_EQ(256, sizeof(struct lol_regs));
 	EXPECT_EQ(128, offsetof(struct lol_regs, rip));
 	EXPECT_EQ(136, offsetof(struct lol_regs, rflags));
 	EXPECT_EQ(144, offsetof(struct lol_regs, fs_base));
 	EXPECT_EQ(152, offsetof(struct lol_regs, gs_base));
+#endif
 
 	EXPECT_EQ(sizeof(struct lol_phys_memory),
 		  _IOC_SIZE(LOL_SET_PHYS_MEMORY));

@@ -121,10 +121,10 @@ TEST_F(vcpu, shared)
 	ASSERT_NE(MAP_FAILED, ro) TH_LOG("%s", strerror(errno));
 
 	a->as_id = 0x1234;
-	a->regs.r15 = 0xfeedfacecafebeefULL;
+	lol_sp(a) = 0xfeedfacecafebeefULL;
 	EXPECT_EQ(0x1234, b->as_id);
-	EXPECT_EQ(0xfeedfacecafebeefULL, b->regs.r15);
-	EXPECT_EQ(0xfeedfacecafebeefULL, ro->regs.r15);
+	EXPECT_EQ(0xfeedfacecafebeefULL, lol_sp(b));
+	EXPECT_EQ(0xfeedfacecafebeefULL, lol_sp(ro));
 	memset(b, 0, sizeof(*b));
 	EXPECT_EQ(0, a->as_id);
 

@@ -64,6 +64,11 @@ lol_env() {
 	BUILD=${BUILD:-$LOL_ROOT/build}
 	export KVER KDIR LOL_CACHE BUILD
 	lol_vm_arch
+	# Another arch's VM boots that arch's busybox (mkinitramfs.sh).
+	if [ "$LOL_VM_ARCH" != "$(uname -m)" ] && [ -z "${LOL_BUSYBOX:-}" ]; then
+		LOL_BUSYBOX=$LOL_CACHE/kernel/$KVER/busybox
+		export LOL_BUSYBOX
+	fi
 }
 
 # lol_vm_arch: load the guest arch's row of scripts/qemu/arch.table
@@ -143,6 +148,10 @@ lol_check_module_matches() {
 	local ko=$1 kernel=$2 kv mv
 
 	kv=$(lol_bzimage_version "$kernel")
+	# Not a bzImage (arm64's Image): the release it is cached under.
+	if [ -z "$kv" ] && [ "$kernel" = "$(lol_cached_kernel)" ]; then
+		kv=$KVER
+	fi
 	mv=$(lol_module_release "$ko")
 	if [ -n "$kv" ] && [ -n "$mv" ] && [ "$kv" != "$mv" ]; then
 		lol_die "$ko is built for $mv but $kernel is $kv (set KDIR/LOL_KERNEL consistently)"

@@ -49,6 +49,9 @@ if [ -z "$out" ] || [ -z "$script" ]; then
 fi
 [ -f "$script" ] || lol_die "no guest script $script"
 
+# The guest's busybox: LOL_BUSYBOX for another arch's (arm64: the one
+# scripts/kernel-arm64.sh keeps), else this machine's. The applet list
+# comes from this machine's, which runs here (Debian builds both alike).
 busybox=
 for b in /bin/busybox /usr/bin/busybox; do
 	if [ -x "$b" ] && ! ldd "$b" >/dev/null 2>&1; then
@@ -57,13 +60,18 @@ for b in /bin/busybox /usr/bin/busybox; do
 	fi
 done
 [ -n "$busybox" ] || lol_die "no static busybox (install busybox-static: make deps)"
+host_busybox=$busybox
+if [ -n "${LOL_BUSYBOX:-}" ]; then
+	[ -f "$LOL_BUSYBOX" ] || lol_die "no busybox at LOL_BUSYBOX=$LOL_BUSYBOX (make deps)"
+	busybox=$LOL_BUSYBOX
+fi
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/lol-initramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,root,etc,lol/bin}
 install -m 0755 "$busybox" "$stage/bin/busybox"
-"$busybox" --list-full | while read -r applet; do
+"$host_busybox" --list-full | while read -r applet; do
 	[ -e "$stage/$applet" ] || ln -s /bin/busybox "$stage/$applet"
 done
 install -m 0755 "$LOL_QEMU_DIR/init" "$stage/init"

@@ -177,9 +177,9 @@ int lol_fd_cloexec(int fd);
 #define lol_test_failed(m)	(!(m)->passed)
 
 /* Exit details for failure messages. */
-#define LOL_EXIT_FMT	"exit %s (%u) at rip 0x%llx"
+#define LOL_EXIT_FMT	"exit %s (%u) at pc 0x%llx"
 #define LOL_EXIT_ARGS(run)						\
 	lol_exit_name((run)->exit_reason), (run)->exit_reason,		\
-	(unsigned long long)(run)->regs.rip
+	(unsigned long long)lol_pc(run)
 
 #endif /* _LOL_TEST_UTIL_H */

@@ -148,6 +148,15 @@ int lol_vm_load(struct lol_vm *vm, size_t phys_off, const void *bytes,
 		return -1;
 	}
 	memcpy(dst, bytes, len);
+#ifdef __aarch64__
+	/*
+	 * The bytes may be guest code: the guest's instruction fetches go
+	 * through the I-cache, which on arm64 the data writes above do not
+	 * reach (lol's PTEs get no I-cache sync). The same physical page
+	 * here, so cleaning this view suffices, as for a JIT.
+	 */
+	__builtin___clear_cache((char *)dst, (char *)dst + len);
+#endif
 	return 0;
 }
 
@@ -169,7 +178,12 @@ void lol_vcpu_set_entry(struct lol_vcpu *vcpu, __u32 as_id, __u64 rip,
 
 	run->as_id = as_id;
 	memset(&run->regs, 0, sizeof(run->regs));
+#ifdef __aarch64__
+	run->regs.pc = rip;
+	run->regs.sp = rsp;
+#else
 	run->regs.rip = rip;
 	run->regs.rsp = rsp;
 	run->regs.rflags = LOL_GUEST_RFLAGS;
+#endif
 }

@@ -63,7 +63,10 @@ int lol_vm_add_vcpu(struct lol_vm *vm, unsigned int id,
 		    struct lol_vcpu *vcpu);
 void lol_vcpu_destroy(struct lol_vcpu *vcpu);
 
-/* Copies len bytes to phys memory at phys_off. */
+/*
+ * Copies len bytes to phys memory at phys_off (on arm64 also cleaning the
+ * caches for them, as guest code needs).
+ */
 int lol_vm_load(struct lol_vm *vm, size_t phys_off, const void *bytes,
 		size_t len);
 /* Pointer into the monitor's view of phys memory, NULL if out of range. */
@@ -76,7 +79,8 @@ int lol_vm_map(struct lol_vm *vm, __u32 as_id, __u64 gva, __u64 phys_off,
 
 /*
  * Resets the run page's registers: all zero but rip, rsp and
- * rflags = LOL_GUEST_RFLAGS, and selects as_id for the next LOL_RUN.
+ * rflags = LOL_GUEST_RFLAGS (arm64: pc and sp; pstate 0, EL0t with no
+ * flags), and selects as_id for the next LOL_RUN.
  */
 void lol_vcpu_set_entry(struct lol_vcpu *vcpu, __u32 as_id, __u64 rip,
 			__u64 rsp);

@@ -30,6 +30,16 @@
 #define LOL_USER_LIMIT	LOL_USER_ADDR_LIMIT
 
 /*
+ * Writes one of lol's special PTEs (pt.c): set_pte_at(), which syncs the
+ * I-cache for executable pages (guest code the monitor wrote).
+ */
+#define lol_arch_set_special_pte(mm, addr, ptep, pte)	\
+	set_pte_at(mm, addr, ptep, pte)
+
+/* LOL_RUN flags the port supports: single-step through psr.ss. */
+#define LOL_ARCH_RUN_FLAGS	LOL_RUN_SINGLESTEP
+
+/*
  * The ia64 syscall entry (entry_audit.c): TIF_SYSCALL_AUDIT sends a
  * thread's syscalls through syscall_trace_enter().
  */
@@ -150,6 +160,14 @@ int lol_arch_can_run(void);
 void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *regs,
 		    bool singlestep);
 void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *out, long ret);
+/*
+ * After get_signal() for a guest that left guest mode in it: nothing on
+ * ia64, whose ia64_do_signal() decides syscall restarts after get_signal().
+ */
+static inline void lol_arch_signal_done(bool delivered)
+{
+}
+
 void lol_arch_set_guest_ax(struct lol_vcpu *vcpu, u64 val);
 bool lol_arch_ax_fits_ioctl(u64 val);
 bool lol_arch_native_ok(struct pt_regs *regs);

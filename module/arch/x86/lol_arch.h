@@ -33,6 +33,13 @@ static_assert(LOL_USER_ADDR_LIMIT == DEFAULT_MAP_WINDOW);
  */
 #define LOL_ARCH_SYSCALL_INSN_LEN	2
 
+/* Writes one of lol's special PTEs (pt.c): set_pte_at() on x86. */
+#define lol_arch_set_special_pte(mm, addr, ptep, pte)	\
+	set_pte_at(mm, addr, ptep, pte)
+
+/* LOL_RUN flags the port supports. */
+#define LOL_ARCH_RUN_FLAGS	LOL_RUN_SINGLESTEP
+
 /*
  * x86 selects GENERIC_ENTRY: guest and monitor syscalls reach lol through
  * Syscall User Dispatch (module/entry_sud.c, listed in ./Kbuild).
@@ -112,6 +119,14 @@ int lol_arch_can_run(void);
 void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *regs,
 		    bool singlestep);
 void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *out, long ret);
+/*
+ * After get_signal() for a guest that left guest mode in it: nothing on
+ * x86, whose syscall-restart decision comes after get_signal().
+ */
+static inline void lol_arch_signal_done(bool delivered)
+{
+}
+
 void lol_arch_set_guest_ax(struct lol_vcpu *vcpu, u64 val);
 bool lol_arch_ax_fits_ioctl(u64 val);
 bool lol_arch_native_ok(struct pt_regs *regs);

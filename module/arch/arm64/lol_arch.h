@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lol: the arm64 half of the run loop. The generic code (run.c) calls
+ * these to load and save guest state; everything that knows about
+ * pt_regs, TPIDR, FP/SIMD/SVE and exception syndromes is here.
+ */
+#ifndef _LOL_ARCH_ARM64_H
+#define _LOL_ARCH_ARM64_H
+
+#include <linux/build_bug.h>
+#include <linux/math64.h>
+#include <linux/sched.h>
+#include <linux/signal.h>
+#include <linux/timex.h>
+#include <asm/lol.h>
+#include <asm/arch_timer.h>
+#include <asm/fpsimd.h>
+#include <asm/processor.h>
+#include <asm/ptrace.h>
+
+/*
+ * Guests get the 48-bit user address space that processes get by
+ * default, also on 52-bit VA hosts (LOL_USER_ADDR_LIMIT in the uapi).
+ */
+#define LOL_USER_LIMIT	LOL_USER_ADDR_LIMIT
+static_assert(LOL_USER_ADDR_LIMIT == DEFAULT_MAP_WINDOW_64);
+
+/* svc is four bytes: the saved pc at the syscall entry is past it. */
+#define LOL_ARCH_SYSCALL_INSN_LEN	4
+
+/*
+ * Writes one of lol's special PTEs (pt.c). arm64's set_pte_at() calls
+ * mte_sync_tags(), not exported, for tagged user pages, and syncs the
+ * I-cache for executable ones; neither is ever done for a special PTE, so
+ * what is left is the page-table check and set_pte(). (So the I-cache is
+ * not synced for guest code either: the monitor cleans it after writing
+ * code, as a JIT does; liblol's lol_vm_load() does.)
+ */
+#define lol_arch_set_special_pte(mm, addr, ptep, pte) do {		\
+	page_table_check_pte_set(mm, addr, ptep, pte);			\
+	set_pte(ptep, pte);						\
+} while (0)
+
+/*
+ * LOL_RUN flags the port supports: no LOL_RUN_SINGLESTEP yet (arm64's
+ * syscall exit turns a step over a NATIVE syscall into a SIGTRAP that
+ * looks user-sent; Documentation/arch.md).
+ */
+#define LOL_ARCH_RUN_FLAGS	0
+
+/*
+ * No GENERIC_ENTRY on arm64: guest and monitor syscalls reach lol
+ * through TIF_SECCOMP and __secure_computing() (module/entry_seccomp.c).
+ */
+#include "entry_seccomp.h"
+
+/*
+ * check_and_switch_context(), arm64's switch_mm() minus its inline part
+ * (switch_mm_irqs_off is a macro for the inline switch_mm() there): mm.c
+ * switches through lol_arch_switch_mm() below.
+ */
+#define LOL_ARCH_SWITCH_MM
+void lol_arch_switch_mm(struct mm_struct *prev, struct mm_struct *next,
+			struct task_struct *tsk);
+
+struct lol_vcpu;
+struct lol_run;
+
+/* The register LOL_RUN and LOL_RESUME return to the guest: x0. */
+static inline u64 lol_arch_ret_reg(const struct lol_regs *g)
+{
+	return g->x[0];
+}
+
+/*
+ * Registers kept in the thread struct rather than pt_regs: TPIDR_EL0 and
+ * TPIDR2_EL0, live in the CPU while the thread runs. Saved on a
+ * monitor-mode reflection; cleared from what LOL_RESUME loads, as the
+ * monitor thread keeps its own.
+ */
+static inline void lol_arch_save_thread_regs(struct lol_regs *g)
+{
+	g->tpidr = read_sysreg(tpidr_el0);
+	g->tpidr2 = system_supports_tpidr2() ?
+		    read_sysreg_s(SYS_TPIDR2_EL0) : 0;
+}
+
+static inline void lol_arch_clear_thread_regs(struct lol_regs *g)
+{
+	g->tpidr = 0;
+	g->tpidr2 = 0;
+}
+
+struct lol_arch_vcpu {
+	struct user_fpsimd_state gfp;	/* guest FP/SIMD state */
+	struct user_fpsimd_state hfp;	/* monitor's, while the guest runs */
+	struct pt_regs host_regs;	/* monitor's user regs at LOL_RUN */
+	u64 host_tpidr;
+	u64 host_tpidr2;
+};
+
+/*
+ * The clock of the admin's time counters (netlink.c): the virtual
+ * counter, a few instructions on the run path, converted to ns only when
+ * read.
+ */
+static inline u64 lol_arch_clock(void)
+{
+	return __arch_counter_get_cntvct();
+}
+
+static inline u64 lol_arch_clock_ns(u64 ticks)
+{
+	/* CNTFRQ_EL0: arch_timer_get_rate() is not exported. */
+	u32 hz = arch_timer_get_cntfrq();
+
+	return hz ? mul_u64_u32_div(ticks, NSEC_PER_SEC, hz) : 0;
+}
+
+int lol_arch_init(void);
+unsigned int lol_arch_fpu_size(void);
+int lol_arch_vcpu_init(struct lol_vcpu *vcpu);
+void lol_arch_vcpu_destroy(struct lol_vcpu *vcpu);
+int lol_arch_get_fpu(struct lol_vcpu *vcpu, void __user *ubuf);
+int lol_arch_set_fpu(struct lol_vcpu *vcpu, const void __user *ubuf);
+void lol_arch_fp_swap(struct user_fpsimd_state *save,
+		      const struct user_fpsimd_state *load);
+
+int lol_arch_check_regs(const struct lol_regs *regs);
+int lol_arch_can_run(void);
+void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *regs,
+		    bool singlestep);
+void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *out, long ret);
+void lol_arch_signal_done(bool delivered);
+void lol_arch_set_guest_ax(struct lol_vcpu *vcpu, u64 val);
+bool lol_arch_ax_fits_ioctl(u64 val);
+bool lol_arch_native_ok(struct pt_regs *regs);
+void lol_arch_save_regs(const struct pt_regs *r, struct lol_regs *g);
+void lol_arch_load_regs(struct pt_regs *r, const struct lol_regs *g);
+void lol_arch_upcall(struct pt_regs *regs, u64 entry, u64 stack);
+void lol_arch_sigsys(struct pt_regs *regs);
+
+void lol_arch_syscall_exit(struct pt_regs *regs, struct lol_run *run);
+u32 lol_arch_signal_exit(int sig, const kernel_siginfo_t *info,
+			 struct lol_run *run);
+struct vm_fault;
+void lol_arch_fault_exit(const struct vm_fault *vmf, bool present,
+			 struct lol_run *run);
+
+#endif /* _LOL_ARCH_ARM64_H */

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lol selftests, arm64: the run page's registers by role (the names of
+ * lib/x86/processor.h, see there), and the guest's syscall ABI.
+ */
+#ifndef _LOL_TEST_PROCESSOR_H
+#define _LOL_TEST_PROCESSOR_H
+
+#include <stdbool.h>
+
+#include <linux/lol.h>
+
+/*
+ * Lvalues in struct lol_run: the program counter, the stack pointer, the
+ * flags (pstate), the register a syscall's result comes back in (x0) and
+ * the first three syscall (and function) arguments. The syscall number
+ * is in lol_nr() (x8), not in lol_ret() as on x86.
+ */
+#define lol_pc(run)		((run)->regs.pc)
+#define lol_sp(run)		((run)->regs.sp)
+#define lol_flags(run)		((run)->regs.pstate)
+#define lol_ret(run)		((run)->regs.x[0])
+#define lol_nr(run)		((run)->regs.x[8])
+#define lol_arg0(run)		((run)->regs.x[0])
+#define lol_arg1(run)		((run)->regs.x[1])
+#define lol_arg2(run)		((run)->regs.x[2])
+
+/* The syscall instruction (svc #0) is four bytes. */
+#define LOL_SYSCALL_INSN_LEN	4
+
+/*
+ * The standard guest stubs (lib/<arch>/stubs.c): every port has them under
+ * these names, so that a test that only needs a guest to spin or to go
+ * somewhere loads the same stub on every arch (LOL_VM_LOAD_ASM() and
+ * LOL_GUEST_SIZE() of guest.h take the name).
+ *   lol_stub_spin  an endless loop, until a kick, a signal or a timeout
+ *   lol_stub_jump  jumps to the address in lol_arg0()
+ */
+#define LOL_GUEST_STUB(name)						\
+	extern const unsigned char name##_start[]			\
+		__attribute__((visibility("hidden")));			\
+	extern const unsigned char name##_end[]				\
+		__attribute__((visibility("hidden")))
+LOL_GUEST_STUB(lol_stub_spin);
+LOL_GUEST_STUB(lol_stub_jump);
+
+#endif
