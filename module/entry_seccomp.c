@@ -155,7 +155,7 @@ int lol_entry_kprobe(struct kprobe *p, struct pt_regs *regs)
 	if (!lol_entry_marked() && !lol_syscall_wanted())
 		return 0;
 	lol_orig_secure_computing = (void *)p->addr;
-	instruction_pointer_set(regs, (unsigned long)lol_entry_hook);
+	lol_arch_kprobe_redirect(regs, lol_entry_hook);
 	return 1;
 }
 

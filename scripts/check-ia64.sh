@@ -55,6 +55,12 @@ fi
 # (param_ops_* are exported through a macro, EXPORT_SYMBOL(param_ops_##name).)
 missing=$(ia64-linux-gnu-nm -u "$obj/lol.ko" | awk '{ print $2 }' | sort -u |
 	  comm -23 - "$exports" | grep -v '^param_ops_' || true)
+# A symbol of lol's own that is not defined is a port missing a piece of
+# an interface (lol.h): an error, not a warning.
+own=$(grep -E '^lol_' <<<"$missing" || true)
+if [ -n "$own" ]; then
+	lol_die "ia64: lol.ko leaves lol's own symbols undefined (a port interface not implemented): $(echo $own)"
+fi
 if [ -n "$missing" ]; then
 	lol_warn "ia64: lol.ko needs symbols 6.1 does not export (loading needs them exported, Documentation/arch.md):"
 	while read -r sym; do

@@ -8,6 +8,7 @@
 #define _LOL_ARCH_ARM64_H
 
 #include <linux/build_bug.h>
+#include <linux/kprobes.h>
 #include <linux/math64.h>
 #include <linux/sched.h>
 #include <linux/signal.h>
@@ -118,10 +119,46 @@ static inline u64 lol_arch_clock_ns(u64 ticks)
 }
 
 int lol_arch_init(void);
+
+/* The arm64 port registers nothing of its own to undo at module exit. */
+static inline void lol_arch_exit(void)
+{
+}
+
+/*
+ * kprobe redirects (run.c): a function's address is its entry point, so
+ * a pre-handler continues in @fn by setting the saved pc, and a probed
+ * function's address can be called.
+ */
+static inline void lol_arch_kprobe_redirect(struct pt_regs *regs,
+					    const void *fn)
+{
+	instruction_pointer_set(regs, (unsigned long)fn);
+}
+
+static inline void *lol_arch_kprobe_func(kprobe_opcode_t *addr)
+{
+	return addr;
+}
 unsigned int lol_arch_fpu_size(void);
 int lol_arch_vcpu_init(struct lol_vcpu *vcpu);
 void lol_arch_vcpu_destroy(struct lol_vcpu *vcpu);
 int lol_arch_get_fpu(struct lol_vcpu *vcpu, void __user *ubuf);
+
+/*
+ * FP-trap capability (LOL_CAP_FPTRAP): arm64 could trap FP/SIMD through
+ * CPACR_EL1.FPEN, but the kernel owns that bit for its own lazy SVE and
+ * SME handling (do_sve_acc()); no bank is offered.
+ */
+static inline u32 lol_arch_fptrap_banks(void)
+{
+	return 0;
+}
+
+static inline int lol_arch_set_fptrap(struct lol_vcpu *vcpu, u32 banks)
+{
+	return -EOPNOTSUPP;
+}
 int lol_arch_set_fpu(struct lol_vcpu *vcpu, const void __user *ubuf);
 void lol_arch_fp_swap(struct user_fpsimd_state *save,
 		      const struct user_fpsimd_state *load);
