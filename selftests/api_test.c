@@ -27,7 +27,7 @@ TEST_F(sys, api_version)
 {
 	EXPECT_EQ(LOL_API_VERSION, lol_ioctl_ok(self->sys,
 						LOL_GET_API_VERSION, 0));
-	EXPECT_EQ(1, LOL_API_VERSION);
+	EXPECT_EQ(2, LOL_API_VERSION);
 	lol_ioctl_err(self->sys, LOL_GET_API_VERSION, 1, EINVAL);
 	lol_ioctl_err(self->sys, LOL_GET_API_VERSION, 1UL << 32, EINVAL);
 	lol_ioctl_err(self->sys, LOL_GET_API_VERSION, ~0UL, EINVAL);
@@ -301,13 +301,15 @@ TEST(abi_layout)
 	EXPECT_EQ(16, offsetof(struct lol_run, reserved_in));
 	EXPECT_EQ(64, offsetof(struct lol_run, exit_reason));
 	EXPECT_EQ(72, offsetof(struct lol_run, nr_exits));
-	EXPECT_EQ(128, offsetof(struct lol_run, regs));
-	/* The rule for every arch: the exit details follow regs. */
-	EXPECT_EQ(128 + sizeof(struct lol_regs),
-		  offsetof(struct lol_run, syscall));
-	EXPECT_EQ(offsetof(struct lol_run, syscall),
-		  offsetof(struct lol_run, padding));
-	EXPECT_EQ(128 + sizeof(struct lol_regs) + 256, sizeof(struct lol_run));
+	/* The rule for every arch: the same offsets up to regs, the tail. */
+	EXPECT_EQ(128, offsetof(struct lol_run, syscall));
+	EXPECT_EQ(128, offsetof(struct lol_run, fault));
+	EXPECT_EQ(128, offsetof(struct lol_run, trap));
+	EXPECT_EQ(128, offsetof(struct lol_run, padding));
+	EXPECT_EQ(384, offsetof(struct lol_run, regs));
+	EXPECT_EQ(384 + sizeof(struct lol_regs), sizeof(struct lol_run));
+	/* LOL_RUN copies the registers 32 bytes at a time (run.c). */
+	EXPECT_EQ(0, offsetof(struct lol_run, regs) % 32);
 
 #ifdef __aarch64__
 	EXPECT_EQ(384, sizeof(struct lol_regs));

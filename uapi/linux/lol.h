@@ -23,7 +23,8 @@
 #include <linux/ioctl.h>
 #include <asm/lol.h>
 
-#define LOL_API_VERSION		1
+/* 2: struct lol_run's regs moved to its end (one layout on every arch). */
+#define LOL_API_VERSION		2
 
 /* ioctl type; 0xB2 is unused in Documentation/userspace-api/ioctl. */
 #define LOLIO			0xB2
@@ -280,6 +281,11 @@ struct lol_exit_trap {
  * mmap'd at offset 0 of a vcpu fd (LOL_GET_VCPU_MMAP_SIZE bytes). "in"
  * fields are read once by LOL_RUN, "out" fields are written before it
  * returns; regs are both.
+ *
+ * One layout on every architecture: everything up to `regs` (offsets
+ * 0-383) is the same everywhere; `regs`, the architecture's struct
+ * lol_regs, is the tail (as kvm_run keeps s.regs last), so a port adds
+ * nothing before it and the page grows only at its end.
  */
 struct lol_run {
 	/* in */
@@ -296,9 +302,6 @@ struct lol_run {
 	__u64 nr_exits;		/* exits since the vcpu was created */
 	__u64 reserved_out[6];
 
-	/* in/out: guest register state */
-	struct lol_regs regs;
-
 	/* out: details of exit_reason */
 	union {
 		struct lol_exit_syscall syscall;
@@ -306,6 +309,9 @@ struct lol_run {
 		struct lol_exit_trap trap;
 		__u8 padding[256];
 	};
+
+	/* in/out: guest register state, the per-architecture tail */
+	struct lol_regs regs;
 };
 
 #endif /* _UAPI_LINUX_LOL_H */
