@@ -11,6 +11,8 @@
 #
 # Userspace is not built: Debian 12 has no C library for ia64 (it is a
 # debian-ports architecture), so nothing can be compiled against libc.
+# What userspace sees of lol, the uapi layout, is checked at compile time
+# against the kernel's uapi headers (selftests/ia64/abi_check.c).
 # No ia64 machine or simulator is packaged either: nothing is run.
 set -euo pipefail
 
@@ -18,7 +20,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/qemu/lib.sh"
 
 usage() {
-	sed -n '4,15s/^# \{0,1\}//p' "$0"
+	sed -n '4,17s/^# \{0,1\}//p' "$0"
 	echo "Environment: LOL_CACHE, BUILD (default ./build), LOL_JOBS."
 }
 lol_no_args "$@"
@@ -41,6 +43,19 @@ lol_msg "ia64: lol.ko (LOL_WERROR=1)"
 nice -n 10 make -C "$kdir" ARCH=ia64 CROSS_COMPILE=ia64-linux-gnu- \
 	M="$obj" LOL_WERROR=1 -j"${LOL_JOBS:-2}" modules
 file "$obj/lol.ko" | grep -q 'IA-64' || lol_die "ia64: $obj/lol.ko is not an IA-64 object"
+
+# The uapi layout for ia64 userspace (the run page, the registers): the
+# compiler and the kernel's uapi headers are enough, without a libc.
+lol_msg "ia64: uapi layout (selftests/ia64/abi_check.c)"
+if [ ! -f "$kdir/usr/include/linux/types.h" ]; then
+	# The sanitized uapi headers, as a libc would ship them (once).
+	nice -n 10 make -C "$kdir" ARCH=ia64 CROSS_COMPILE=ia64-linux-gnu- \
+		headers >/dev/null
+fi
+ia64-linux-gnu-gcc -std=gnu11 -Wall -Wextra -Werror -c -o "$obj/abi_check.o" \
+	-nostdinc -isystem "$(ia64-linux-gnu-gcc -print-file-name=include)" \
+	-I"$LOL_ROOT/uapi" -I"$LOL_ROOT/uapi/arch/ia64" -I"$kdir/usr/include" \
+	"$LOL_ROOT/selftests/ia64/abi_check.c"
 
 # What lol.ko needs from the kernel that 6.1 does not export. The kernel
 # resolves what lol looks up by kprobe at run time; these are link-time.
