@@ -141,7 +141,7 @@ result "taint: module '$t', kernel $k (O and E only)" $ok
 if command -v lolctl >/dev/null 2>&1; then
 	out=$(lolctl info 2>&1)
 	rc=$?
-	[ $rc = 0 ] && echo "$out" | grep -q '^api version: *1$'
+	[ $rc = 0 ] && echo "$out" | grep -q '^api version: *2$'
 	result "lolctl info against DKMS's lol" $? "rc=$rc: $out"
 else
 	n=$((n + 1))
