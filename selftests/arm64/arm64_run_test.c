@@ -5,8 +5,8 @@
  * state kept exact across exits under load and signals (and SVE dropped
  * without a leak), kicks, host signals during guest user code and during
  * a NATIVE guest syscall, a program's own seccomp filter next to lol's
- * syscall entry, fork with lol's mark, and the round trip against a
- * native getpid().
+ * syscall entry, fork with lol's mark, monitor-mode reflection (an upcall
+ * and LOL_RESUME), and the round trip against a native getpid().
  */
 #include <errno.h>
 #include <pthread.h>
@@ -695,18 +695,33 @@ TEST_F(a64, syscall_nr_minus_one)
 
 /* ---- monitor mode: in-place reflection ---------------------------------- */
 
-/* long a64_mon_svc(long nr, long arg): svc with x8 = nr, x0 = arg. */
+/*
+ * long a64_mon_svc(long nr, long arg): svc with x8 = nr, x0 = arg, x9 =
+ * 0x99, x10 = the return address, x11 = sp and x12 = 0; returns x0 + x12
+ * after it. A native syscall leaves x12 alone, so that is its result; an
+ * upcall answers through the run page, x12 included.
+ *
+ * The label is global and hidden: the tests are compiled as PIE and
+ * linked static, and a GOT entry for a local asm label would hold the
+ * start of its section, not the label (the range would miss the svc).
+ */
 long a64_mon_svc(long nr, long arg);
-extern const char a64_mon_svc_insn[];
+extern const char a64_mon_svc_insn[] __attribute__((visibility("hidden")));
 __asm__(".pushsection .text\n"
 	".globl a64_mon_svc\n"
 	".type a64_mon_svc, %function\n"
 	"a64_mon_svc:\n\t"
 	"mov x8, x0\n\t"
 	"mov x0, x1\n\t"
-	"mov x9, #0x99\n"
+	"mov x9, #0x99\n\t"
+	"mov x10, x30\n\t"
+	"mov x11, sp\n\t"
+	"mov x12, #0\n"
+	".globl a64_mon_svc_insn\n"
+	".hidden a64_mon_svc_insn\n"
 	"a64_mon_svc_insn:\n\t"
 	"svc #0\n\t"
+	"add x0, x0, x12\n\t"
 	"ret\n"
 	".size a64_mon_svc, . - a64_mon_svc\n"
 	".popsection\n");
@@ -714,27 +729,40 @@ __asm__(".pushsection .text\n"
 static struct lol_run *a64_mon_run;
 static int a64_mon_fd;
 static volatile int a64_mon_hits;
+/* What the upcall found: the run page, TPIDR_EL0, sp, a getpid(). */
+static struct lol_run a64_mon_seen;
+static unsigned long a64_mon_tpidr, a64_mon_sp;
+static long a64_mon_pid;
 static unsigned char a64_mon_stack[65536] __attribute__((aligned(16)));
 
 /*
- * The upcall: the syscall's registers are in the run page; answer
- * nr + arg in x0 and resume (a syscall from the upcall runs natively).
+ * The upcall: the syscall's registers are in the run page. Answer
+ * nr + arg in x0 and 0x1200 in x12, and resume (a syscall from the
+ * upcall, getpid() here, runs natively).
  */
 static void __attribute__((noreturn, used)) a64_upcall(void)
 {
 	struct lol_run *run = a64_mon_run;
+	unsigned long sp;
 
+	__asm__ volatile("mov %0, sp" : "=r" (sp));
+	a64_mon_sp = sp;
+	__asm__ volatile("mrs %0, tpidr_el0" : "=r" (a64_mon_tpidr));
+	a64_mon_seen = *run;
+	a64_mon_pid = syscall(__NR_getpid);
 	a64_mon_hits++;
-	if (run->exit_reason == LOL_EXIT_SYSCALL &&
-	    run->syscall.ip == (unsigned long)a64_mon_svc_insn &&
-	    run->regs.x[9] == 0x99)
-		run->regs.x[0] = run->syscall.nr + run->syscall.args[0];
-	else
-		run->regs.x[0] = -1;
+	run->regs.x[0] = run->syscall.nr + run->syscall.args[0];
+	run->regs.x[12] = 0x1200;
 	ioctl(a64_mon_fd, LOL_RESUME, 0);
 	abort();
 }
 
+/*
+ * A REFLECT range on the monitor's own svc: the upcall runs on its
+ * stack with the registers of the svc in the run page (pc past it, x0
+ * as the caller left it, TPIDR_EL0 the thread's), and LOL_RESUME goes
+ * back past the svc with the run page's registers.
+ */
 TEST_F(a64, monitor_reflect)
 {
 	struct lol_syscall_ranges r = {
@@ -744,34 +772,64 @@ TEST_F(a64, monitor_reflect)
 		.entry = (unsigned long)a64_upcall,
 		.stack = (unsigned long)a64_mon_stack + sizeof(a64_mon_stack),
 	};
+	const struct lol_regs *g = &a64_mon_seen.regs;
+	unsigned long insn = (unsigned long)a64_mon_svc_insn;
+	unsigned long tpidr;
+	unsigned int i;
 	long ret;
 
-	/*
-	 * Known broken: the REFLECT range is not taken (the svc runs
-	 * natively, no upcall); not yet understood. Skipped, not hidden.
-	 */
-	SKIP(return, "monitor-mode reflection does not work on arm64 yet");
 	a64_mon_run = self->run;
 	a64_mon_fd = self->vcpu.fd;
-	r.ranges[0].start = (unsigned long)a64_mon_svc_insn;
-	r.ranges[0].end = r.ranges[0].start + 4;
+	r.ranges[0].start = insn;
+	r.ranges[0].end = insn + 4;
 	r.ranges[0].action = LOL_RANGE_REFLECT;
 	ASSERT_EQ(0, lol_set_syscall_ranges(self->vcpu.fd, &r));
 	/* Outside the range: native (getpid). */
 	EXPECT_EQ(getpid(), syscall(__NR_getpid));
+	EXPECT_EQ(0, a64_mon_hits);
+
 	ret = a64_mon_svc(4000, 242);
-	EXPECT_EQ(4242, ret) {
-		TH_LOG("svc at %p, range %llx-%llx, exits %llu, ip %llx",
-		       a64_mon_svc_insn, r.ranges[0].start, r.ranges[0].end,
-		       self->run->nr_exits, self->run->syscall.ip);
-	}
+	ASSERT_EQ(1, a64_mon_hits);
+	EXPECT_EQ(4000 + 242 + 0x1200, ret);
+	EXPECT_EQ(1, self->run->nr_exits);
+	EXPECT_EQ(LOL_EXIT_SYSCALL, a64_mon_seen.exit_reason);
+	EXPECT_EQ(4000, a64_mon_seen.syscall.nr);
+	EXPECT_EQ(insn, a64_mon_seen.syscall.ip);
+	EXPECT_EQ(242, a64_mon_seen.syscall.args[0]);
+	EXPECT_EQ(242, a64_mon_seen.syscall.args[1]);
+	/* The registers at the svc, exactly. */
+	EXPECT_EQ(insn + 4, g->pc);
+	EXPECT_EQ(242, g->x[0]);
+	EXPECT_EQ(242, g->x[1]);
+	EXPECT_EQ(4000, g->x[8]);
+	EXPECT_EQ(0x99, g->x[9]);
+	EXPECT_EQ(g->x[30], g->x[10]);
+	EXPECT_EQ(g->sp, g->x[11]);
+	EXPECT_EQ(0, g->x[12]);
+	__asm__ volatile("mrs %0, tpidr_el0" : "=r" (tpidr));
+	EXPECT_EQ(tpidr, g->tpidr);
+	EXPECT_EQ(tpidr, a64_mon_tpidr);
+	for (i = 0; i < sizeof(g->reserved) / sizeof(g->reserved[0]); i++)
+		EXPECT_EQ(0, g->reserved[i]);
+	/* On the upcall stack, inside it; a native syscall from there. */
+	EXPECT_LT(a64_mon_sp, r.stack);
+	EXPECT_GE(a64_mon_sp, (unsigned long)a64_mon_stack);
+	EXPECT_EQ(getpid(), a64_mon_pid);
+
 	ret = a64_mon_svc(__NR_getpid, 1);
-	EXPECT_EQ(__NR_getpid + 1, ret);
+	EXPECT_EQ(__NR_getpid + 1 + 0x1200, ret);
 	EXPECT_EQ(2, a64_mon_hits);
+	EXPECT_EQ(2, self->run->nr_exits);
+	EXPECT_EQ(__NR_getpid, a64_mon_seen.syscall.nr);
+
 	memset(&r, 0, sizeof(r));
 	ASSERT_EQ(0, lol_set_syscall_ranges(self->vcpu.fd, &r));
 	/* Unbound: the same instruction runs natively. */
 	EXPECT_EQ(getpid(), a64_mon_svc(__NR_getpid, 0));
+	EXPECT_EQ(2, a64_mon_hits);
+	/* Outside an upcall, LOL_RESUME has nothing to return to. */
+	EXPECT_EQ(-1, ioctl(self->vcpu.fd, LOL_RESUME, 0));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 /* ---- the round trip ---------------------------------------------------- */
