@@ -29,11 +29,12 @@ fi
 echo "1..6"
 
 
-# 1: info works and shows version 1 and the run page size
+# 1: info works and shows API version 2 (LOL_API_VERSION) and the run page
+# size
 "$LOLCTL" info >"$out" 2>&1
 rc=$?
 sed 's/^/# /' "$out"
-grep -q '^api version: *1$' "$out" &&
+grep -q '^api version: *2$' "$out" &&
 	grep -q '^vcpu mmap size: *[1-9][0-9]*$' "$out"
 ok=$?
 [ $rc = 0 ] && [ $ok = 0 ]
