@@ -29,10 +29,10 @@ static void sud_handler(int sig, siginfo_t *si, void *uc_)
 	sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
 	if (si->si_code != SYS_USER_DISPATCH || si->si_syscall != SYS_getpid) {
 		sud_bad++;
-		uc->uc_mcontext.gregs[REG_RAX] = -ENOSYS;
+		BENCH_UC_RET(uc) = -ENOSYS;
 		return;
 	}
-	uc->uc_mcontext.gregs[REG_RAX] = BENCH_MAGIC_RET;
+	BENCH_UC_RET(uc) = BENCH_MAGIC_RET;
 }
 
 /* Never called: its first byte is the (empty) always-allowed range. */
