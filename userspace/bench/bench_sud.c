@@ -60,7 +60,12 @@ static int sud_setup(struct bench_state *st)
 		  (unsigned long)&sud_selector))
 		return bench_fail(st, errno,
 				  "prctl(PR_SET_SYSCALL_USER_DISPATCH): %m%s",
-				  errno == EINVAL ? " (needs Linux 5.11+)" : "");
+				  errno != EINVAL ? "" :
+#ifdef __x86_64__
+				  " (needs Linux 5.11+)");
+#else
+				  " (needs generic entry, not in arm64 6.1)");
+#endif
 	if (sud_guest_getpid() != BENCH_MAGIC_RET)
 		return bench_fail(st, EIO, "SUD on but getpid not dispatched");
 	return 0;
