@@ -86,11 +86,15 @@ void lol_entry_release(void)
 }
 
 /*
- * Single-step over a NATIVE syscall is not offered by this port (see
- * LOL_ARCH_RUN_FLAGS): nothing to set.
+ * Single-step over a NATIVE syscall: the port's syscall exit would report
+ * a step over the syscall itself, as a SIGTRAP that lol cannot tell from
+ * a kill() (arm64: user_single_step_report(), SI_USER), so the port takes
+ * the step off for the syscall and has it trap as the thread returns to
+ * the guest (lol_arch_step_syscall()). Nothing for lol_entry_unstep().
  */
-bool lol_entry_step(void)
+bool lol_entry_step(struct lol_vcpu *vcpu)
 {
+	lol_arch_step_syscall(vcpu);
 	return false;
 }
 

@@ -72,7 +72,7 @@ void lol_entry_release(void)
  * PTRACE_SINGLESTEP over a syscall gets). True when lol set it, to be
  * undone with lol_entry_unstep(); false when it was already set.
  */
-bool lol_entry_step(void)
+bool lol_entry_step(struct lol_vcpu *vcpu)
 {
 	if (test_syscall_work(SYSCALL_EXIT_TRAP))
 		return false;

@@ -10,6 +10,7 @@
 #include <linux/mutex.h>
 #include <linux/xarray.h>
 #include <linux/sched.h>
+#include <linux/task_work.h>
 #include <linux/list.h>
 #include <linux/lol.h>
 #include <linux/lol_netlink.h>
@@ -205,6 +206,11 @@ vm_fault_t lol_guest_fault(struct vm_fault *vmf, bool present,
 			   vm_fault_t sig_ret);
 int lol_vcpu_kick(struct lol_vcpu *vcpu);
 long lol_return_ax(struct lol_vcpu *vcpu, u64 ax);
+/* a task_work that holds @vcpu (run.c); its function ends with _done() */
+bool lol_vcpu_work_add(struct lol_vcpu *vcpu, struct task_struct *tsk,
+		       struct callback_head *work, task_work_func_t fn,
+		       enum task_work_notify_mode mode);
+void lol_vcpu_work_done(struct lol_vcpu *vcpu);
 void lol_read_regs(struct lol_regs *dst, const struct lol_regs *src);
 int lol_run_init(void);
 void lol_run_exit(void);
@@ -256,8 +262,11 @@ bool lol_entry_foreign(void);
 /* route the current thread's syscalls to lol; undo that */
 void lol_entry_claim(void);
 void lol_entry_release(void);
-/* single-step trap after the native syscall about to run; undo that */
-bool lol_entry_step(void);
+/*
+ * single-step trap after the native syscall about to run on @vcpu (which
+ * is single-stepping); undo that
+ */
+bool lol_entry_step(struct lol_vcpu *vcpu);
 void lol_entry_unstep(void);
 /* at module exit, before the hook goes: lol's setting off every thread */
 void lol_entry_exit(void);

@@ -366,9 +366,9 @@ static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
  * closed. It ends with lol_vcpu_work_done(). False when @tsk is exiting
  * (nothing queued, nothing held).
  */
-static bool lol_vcpu_work_add(struct lol_vcpu *vcpu, struct task_struct *tsk,
-			      struct callback_head *work, task_work_func_t fn,
-			      enum task_work_notify_mode mode)
+bool lol_vcpu_work_add(struct lol_vcpu *vcpu, struct task_struct *tsk,
+		       struct callback_head *work, task_work_func_t fn,
+		       enum task_work_notify_mode mode)
 {
 	kref_get(&vcpu->ref);
 	__module_get(THIS_MODULE);
@@ -381,7 +381,7 @@ static bool lol_vcpu_work_add(struct lol_vcpu *vcpu, struct task_struct *tsk,
 	return false;
 }
 
-static void lol_vcpu_work_done(struct lol_vcpu *vcpu)
+void lol_vcpu_work_done(struct lol_vcpu *vcpu)
 {
 	lol_vcpu_put(vcpu);
 	module_put(THIS_MODULE);
@@ -575,7 +575,7 @@ static bool lol_guest_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs)
 		 * exit with #DB as it returns (what ptrace does for
 		 * PTRACE_SINGLESTEP over a syscall), not one later.
 		 */
-		if (vcpu->singlestep && lol_entry_step())
+		if (vcpu->singlestep && lol_entry_step(vcpu))
 			vcpu->exit_trap = true;
 		return false;
 	case LOL_RANGE_KILL:

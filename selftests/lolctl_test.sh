@@ -29,7 +29,8 @@ fi
 echo "1..6"
 
 
-# 1: info works and shows version 2 and the run page size
+# 1: info works and shows API version 2 (LOL_API_VERSION) and the run page
+# size
 "$LOLCTL" info >"$out" 2>&1
 rc=$?
 sed 's/^/# /' "$out"

@@ -5,8 +5,9 @@
  * state kept exact across exits under load and signals (and SVE dropped
  * without a leak), kicks, host signals during guest user code and during
  * a NATIVE guest syscall, a program's own seccomp filter next to lol's
- * syscall entry, fork with lol's mark, and the round trip against a
- * native getpid().
+ * syscall entry, fork with lol's mark, single-step (plain instructions, a
+ * fault, NATIVE and REFLECTed svc), monitor-mode reflection (an upcall
+ * and LOL_RESUME), and the round trip against a native getpid().
  */
 #include <errno.h>
 #include <pthread.h>
@@ -207,8 +208,8 @@ TEST_F(a64, bad_regs)
 		EXPECT_ERRNO(EINVAL, lol_run(self->vcpu.fd));
 		self->run->regs.tpidr2 = 0;
 	}
-	/* No single-step on arm64 yet. */
-	self->run->flags = LOL_RUN_SINGLESTEP;
+	/* A LOL_RUN flag nobody knows (single-step: its own test). */
+	self->run->flags = LOL_RUN_SINGLESTEP << 1;
 	EXPECT_ERRNO(EINVAL, lol_run(self->vcpu.fd));
 	self->run->flags = 0;
 	a64_run_exit(self, LOL_EXIT_SYSCALL);
@@ -693,20 +694,218 @@ TEST_F(a64, syscall_nr_minus_one)
 	EXPECT_EQ(0x77, self->run->regs.x[0]);
 }
 
+/* ---- single-step -------------------------------------------------------- */
+
+/* Offsets: 16 the load, 24 the NATIVE svc, 32 and 36 REFLECTed ones. */
+LOL_GUEST_ASM(a64_step,
+	      "add x1, x1, #1\n\t"
+	      "add x2, x2, #2\n\t"
+	      "mov x3, sp\n\t"
+	      "subs x4, x1, x1\n\t"
+	      "ldr x6, [x7]\n\t"
+	      "mov x8, #172\n\t"
+	      "svc #0\n\t"
+	      "add x5, x0, #1\n\t"
+	      "svc #0\n\t"
+	      "svc #0\n");
+
+/* The run page's registers are @want, every one of them. */
+#define a64_expect_regs(self, want) do {				\
+	const struct lol_regs *_g = &(self)->run->regs;			\
+	int _i;								\
+									\
+	for (_i = 0; _i < 31; _i++)					\
+		EXPECT_EQ((want).x[_i], _g->x[_i]) {			\
+			TH_LOG("x%d", _i);				\
+		}							\
+	EXPECT_EQ((want).sp, _g->sp);					\
+	EXPECT_EQ((want).pc, _g->pc);					\
+	EXPECT_EQ((want).pstate, _g->pstate);				\
+	EXPECT_EQ((want).tpidr, _g->tpidr);				\
+	EXPECT_EQ((want).tpidr2, _g->tpidr2);				\
+} while (0)
+
+/* One step: a trap exit with EC 0x32, pc 4 bytes on, @want exact. */
+#define a64_step_over(self, want) do {					\
+	(want).pc += 4;							\
+	a64_run_exit(self, LOL_EXIT_TRAP);				\
+	EXPECT_EQ(LOL_ARM64_EC_SOFTSTEP, (self)->run->trap.vector);	\
+	EXPECT_EQ(LOL_ARM64_EC_SOFTSTEP,				\
+		  (self)->run->trap.error_code >> 26);			\
+	EXPECT_EQ((want).pc, (self)->run->trap.ip);			\
+	a64_expect_regs(self, want);					\
+} while (0)
+
+/*
+ * LOL_RUN_SINGLESTEP: one instruction per LOL_RUN, each a trap exit with
+ * EC 0x32 (software step) and pc at the next instruction, every register
+ * exact. A fault exits as a fault; a NATIVE svc is one instruction (the
+ * exit comes as it returns, its result in x0); a REFLECTed one is a
+ * syscall exit; without the flag the guest runs on. The monitor never
+ * sees a SIGTRAP of its own (it would die of it).
+ */
+TEST_F(a64, singlestep)
+{
+	struct lol_syscall_ranges r = {
+		.flags = LOL_RANGES_GUEST,
+		.nr_ranges = 1,
+		.default_action = LOL_RANGE_REFLECT,
+	};
+	unsigned long long exits;
+	struct lol_regs want;
+	int i, sys;
+
+	sys = lol_open_sys();
+	EXPECT_EQ(1, lol_check_extension(sys, LOL_CAP_SINGLESTEP));
+	close(sys);
+	r.ranges[0].start = GUEST_CODE + 24;
+	r.ranges[0].end = GUEST_CODE + 28;
+	r.ranges[0].action = LOL_RANGE_NATIVE;
+	ASSERT_EQ(0, lol_set_syscall_ranges(self->vcpu.fd, &r));
+	a64_load_stub(self, a64_step);
+	for (i = 0; i < 31; i++)
+		self->run->regs.x[i] = 0x1111111100000000ULL * (i + 1) + i;
+	self->run->regs.x[7] = 0x900000;	/* not mapped */
+	self->run->regs.sp = GUEST_STACK - 32;
+	self->run->regs.tpidr = 0xabcdef0123456789ULL;
+	self->run->flags = LOL_RUN_SINGLESTEP;
+	want = self->run->regs;
+	exits = self->run->nr_exits;
+
+	want.x[1] += 1;
+	a64_step_over(self, want);			/* add x1 */
+	want.x[2] += 2;
+	a64_step_over(self, want);			/* add x2 */
+	want.x[3] = want.sp;
+	a64_step_over(self, want);			/* mov x3, sp */
+	want.x[4] = 0;
+	want.pstate = 0x60000000;			/* Z and C */
+	a64_step_over(self, want);			/* subs x4 */
+	EXPECT_EQ(exits + 4, self->run->nr_exits);
+
+	/* The load faults: a fault exit, pc still at it. */
+	a64_run_exit(self, LOL_EXIT_FAULT);
+	EXPECT_EQ(0x900000, self->run->fault.addr);
+	EXPECT_EQ(GUEST_CODE + 16, self->run->fault.ip);
+	a64_expect_regs(self, want);
+	self->run->regs.x[7] = GUEST_CODE;
+	want.x[7] = GUEST_CODE;
+	memcpy(&want.x[6], a64_step_start, 8);
+	a64_step_over(self, want);			/* ldr x6, [x7] */
+	want.x[8] = 172;
+	a64_step_over(self, want);			/* mov x8, #172 */
+
+	/* The NATIVE getpid: one step, its result in x0. */
+	want.x[0] = getpid();
+	a64_step_over(self, want);			/* svc */
+	want.x[5] = want.x[0] + 1;
+	a64_step_over(self, want);			/* add x5 */
+	EXPECT_EQ(exits + 9, self->run->nr_exits);
+
+	/* A REFLECTed svc exits as a syscall, not as a step. */
+	a64_run_exit(self, LOL_EXIT_SYSCALL);
+	EXPECT_EQ(172, self->run->syscall.nr);
+	EXPECT_EQ(GUEST_CODE + 32, self->run->syscall.ip);
+	want.pc += 4;
+	a64_expect_regs(self, want);
+
+	/* Without the flag the guest runs on to the next svc. */
+	self->run->flags = 0;
+	a64_run_exit(self, LOL_EXIT_SYSCALL);
+	EXPECT_EQ(GUEST_CODE + 36, self->run->syscall.ip);
+	EXPECT_EQ(exits + 11, self->run->nr_exits);
+	EXPECT_EQ(getpid(), syscall(__NR_getpid));
+}
+
+/*
+ * Stepping a NATIVE nanosleep that a kick or a host signal interrupts:
+ * the kick or signal exit, the svc rewound as without the flag, and no
+ * step left behind for the monitor; run to its end, the sleep is one
+ * step with its result.
+ */
+TEST_F(a64, singlestep_native_interrupted)
+{
+	struct lol_syscall_ranges r = {
+		.flags = LOL_RANGES_GUEST,
+		.nr_ranges = 1,
+		.default_action = LOL_RANGE_REFLECT,
+	};
+	struct a64_poke p = { .fd = self->vcpu.fd, .target = pthread_self(),
+			      .delay_ms = 100 };
+	struct timespec *ts = lol_vm_phys(&self->vm, PHYS_DATA, sizeof(*ts));
+	pthread_t t;
+
+	r.ranges[0].start = GUEST_CODE + 4;
+	r.ranges[0].end = GUEST_CODE + 8;
+	r.ranges[0].action = LOL_RANGE_NATIVE;
+	ASSERT_EQ(0, lol_set_syscall_ranges(self->vcpu.fd, &r));
+	a64_load_stub(self, a64_nanosleep);
+	ts->tv_sec = 30;
+	ts->tv_nsec = 0;
+	self->run->regs.x[0] = GUEST_DATA;
+	self->run->flags = LOL_RUN_SINGLESTEP;
+	a64_run_exit(self, LOL_EXIT_TRAP);		/* mov x8, #101 */
+	EXPECT_EQ(LOL_ARM64_EC_SOFTSTEP, self->run->trap.vector);
+	EXPECT_EQ(GUEST_CODE + 4, lol_pc(self->run));
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, a64_poker, &p));
+	a64_run_exit(self, LOL_EXIT_KICK);
+	pthread_join(t, NULL);
+	EXPECT_EQ(GUEST_CODE + 4, lol_pc(self->run));
+	EXPECT_EQ(GUEST_DATA, self->run->regs.x[0]);
+
+	signal(SIGUSR1, a64_on_usr1);
+	a64_usr1 = 0;
+	p.sig = SIGUSR1;
+	ASSERT_EQ(0, pthread_create(&t, NULL, a64_poker, &p));
+	EXPECT_ERRNO(EINTR, lol_run(self->vcpu.fd));
+	pthread_join(t, NULL);
+	EXPECT_EQ(1, a64_usr1);
+	EXPECT_EQ(LOL_EXIT_INTR, self->run->exit_reason);
+	EXPECT_EQ(GUEST_CODE + 4, lol_pc(self->run));
+	signal(SIGUSR1, SIG_DFL);
+	/* The monitor's own syscalls: no stray step trap. */
+	EXPECT_EQ(getpid(), syscall(__NR_getpid));
+
+	ts->tv_sec = 0;
+	ts->tv_nsec = 1000000;
+	a64_run_exit(self, LOL_EXIT_TRAP);		/* svc: the sleep */
+	EXPECT_EQ(LOL_ARM64_EC_SOFTSTEP, self->run->trap.vector);
+	EXPECT_EQ(GUEST_CODE + 8, lol_pc(self->run));
+	EXPECT_EQ(0, self->run->regs.x[0]);
+	a64_run_exit(self, LOL_EXIT_SYSCALL);		/* REFLECTed svc */
+	EXPECT_EQ(GUEST_CODE + 8, self->run->syscall.ip);
+}
+
 /* ---- monitor mode: in-place reflection ---------------------------------- */
 
-/* long a64_mon_svc(long nr, long arg): svc with x8 = nr, x0 = arg. */
+/*
+ * long a64_mon_svc(long nr, long arg): svc with x8 = nr, x0 = arg, x9 =
+ * 0x99, x10 = the return address, x11 = sp and x12 = 0; returns x0 + x12
+ * after it. A native syscall leaves x12 alone, so that is its result; an
+ * upcall answers through the run page, x12 included.
+ *
+ * The label is global and hidden: the tests are compiled as PIE and
+ * linked static, and a GOT entry for a local asm label would hold the
+ * start of its section, not the label (the range would miss the svc).
+ */
 long a64_mon_svc(long nr, long arg);
-extern const char a64_mon_svc_insn[];
+extern const char a64_mon_svc_insn[] __attribute__((visibility("hidden")));
 __asm__(".pushsection .text\n"
 	".globl a64_mon_svc\n"
 	".type a64_mon_svc, %function\n"
 	"a64_mon_svc:\n\t"
 	"mov x8, x0\n\t"
 	"mov x0, x1\n\t"
-	"mov x9, #0x99\n"
+	"mov x9, #0x99\n\t"
+	"mov x10, x30\n\t"
+	"mov x11, sp\n\t"
+	"mov x12, #0\n"
+	".globl a64_mon_svc_insn\n"
+	".hidden a64_mon_svc_insn\n"
 	"a64_mon_svc_insn:\n\t"
 	"svc #0\n\t"
+	"add x0, x0, x12\n\t"
 	"ret\n"
 	".size a64_mon_svc, . - a64_mon_svc\n"
 	".popsection\n");
@@ -714,27 +913,40 @@ __asm__(".pushsection .text\n"
 static struct lol_run *a64_mon_run;
 static int a64_mon_fd;
 static volatile int a64_mon_hits;
+/* What the upcall found: the run page, TPIDR_EL0, sp, a getpid(). */
+static struct lol_run a64_mon_seen;
+static unsigned long a64_mon_tpidr, a64_mon_sp;
+static long a64_mon_pid;
 static unsigned char a64_mon_stack[65536] __attribute__((aligned(16)));
 
 /*
- * The upcall: the syscall's registers are in the run page; answer
- * nr + arg in x0 and resume (a syscall from the upcall runs natively).
+ * The upcall: the syscall's registers are in the run page. Answer
+ * nr + arg in x0 and 0x1200 in x12, and resume (a syscall from the
+ * upcall, getpid() here, runs natively).
  */
 static void __attribute__((noreturn, used)) a64_upcall(void)
 {
 	struct lol_run *run = a64_mon_run;
+	unsigned long sp;
 
+	__asm__ volatile("mov %0, sp" : "=r" (sp));
+	a64_mon_sp = sp;
+	__asm__ volatile("mrs %0, tpidr_el0" : "=r" (a64_mon_tpidr));
+	a64_mon_seen = *run;
+	a64_mon_pid = syscall(__NR_getpid);
 	a64_mon_hits++;
-	if (run->exit_reason == LOL_EXIT_SYSCALL &&
-	    run->syscall.ip == (unsigned long)a64_mon_svc_insn &&
-	    run->regs.x[9] == 0x99)
-		run->regs.x[0] = run->syscall.nr + run->syscall.args[0];
-	else
-		run->regs.x[0] = -1;
+	run->regs.x[0] = run->syscall.nr + run->syscall.args[0];
+	run->regs.x[12] = 0x1200;
 	ioctl(a64_mon_fd, LOL_RESUME, 0);
 	abort();
 }
 
+/*
+ * A REFLECT range on the monitor's own svc: the upcall runs on its
+ * stack with the registers of the svc in the run page (pc past it, x0
+ * as the caller left it, TPIDR_EL0 the thread's), and LOL_RESUME goes
+ * back past the svc with the run page's registers.
+ */
 TEST_F(a64, monitor_reflect)
 {
 	struct lol_syscall_ranges r = {
@@ -744,34 +956,64 @@ TEST_F(a64, monitor_reflect)
 		.entry = (unsigned long)a64_upcall,
 		.stack = (unsigned long)a64_mon_stack + sizeof(a64_mon_stack),
 	};
+	const struct lol_regs *g = &a64_mon_seen.regs;
+	unsigned long insn = (unsigned long)a64_mon_svc_insn;
+	unsigned long tpidr;
+	unsigned int i;
 	long ret;
 
-	/*
-	 * Known broken: the REFLECT range is not taken (the svc runs
-	 * natively, no upcall); not yet understood. Skipped, not hidden.
-	 */
-	SKIP(return, "monitor-mode reflection does not work on arm64 yet");
 	a64_mon_run = self->run;
 	a64_mon_fd = self->vcpu.fd;
-	r.ranges[0].start = (unsigned long)a64_mon_svc_insn;
-	r.ranges[0].end = r.ranges[0].start + 4;
+	r.ranges[0].start = insn;
+	r.ranges[0].end = insn + 4;
 	r.ranges[0].action = LOL_RANGE_REFLECT;
 	ASSERT_EQ(0, lol_set_syscall_ranges(self->vcpu.fd, &r));
 	/* Outside the range: native (getpid). */
 	EXPECT_EQ(getpid(), syscall(__NR_getpid));
+	EXPECT_EQ(0, a64_mon_hits);
+
 	ret = a64_mon_svc(4000, 242);
-	EXPECT_EQ(4242, ret) {
-		TH_LOG("svc at %p, range %llx-%llx, exits %llu, ip %llx",
-		       a64_mon_svc_insn, r.ranges[0].start, r.ranges[0].end,
-		       self->run->nr_exits, self->run->syscall.ip);
-	}
+	ASSERT_EQ(1, a64_mon_hits);
+	EXPECT_EQ(4000 + 242 + 0x1200, ret);
+	EXPECT_EQ(1, self->run->nr_exits);
+	EXPECT_EQ(LOL_EXIT_SYSCALL, a64_mon_seen.exit_reason);
+	EXPECT_EQ(4000, a64_mon_seen.syscall.nr);
+	EXPECT_EQ(insn, a64_mon_seen.syscall.ip);
+	EXPECT_EQ(242, a64_mon_seen.syscall.args[0]);
+	EXPECT_EQ(242, a64_mon_seen.syscall.args[1]);
+	/* The registers at the svc, exactly. */
+	EXPECT_EQ(insn + 4, g->pc);
+	EXPECT_EQ(242, g->x[0]);
+	EXPECT_EQ(242, g->x[1]);
+	EXPECT_EQ(4000, g->x[8]);
+	EXPECT_EQ(0x99, g->x[9]);
+	EXPECT_EQ(g->x[30], g->x[10]);
+	EXPECT_EQ(g->sp, g->x[11]);
+	EXPECT_EQ(0, g->x[12]);
+	__asm__ volatile("mrs %0, tpidr_el0" : "=r" (tpidr));
+	EXPECT_EQ(tpidr, g->tpidr);
+	EXPECT_EQ(tpidr, a64_mon_tpidr);
+	for (i = 0; i < sizeof(g->reserved) / sizeof(g->reserved[0]); i++)
+		EXPECT_EQ(0, g->reserved[i]);
+	/* On the upcall stack, inside it; a native syscall from there. */
+	EXPECT_LT(a64_mon_sp, r.stack);
+	EXPECT_GE(a64_mon_sp, (unsigned long)a64_mon_stack);
+	EXPECT_EQ(getpid(), a64_mon_pid);
+
 	ret = a64_mon_svc(__NR_getpid, 1);
-	EXPECT_EQ(__NR_getpid + 1, ret);
+	EXPECT_EQ(__NR_getpid + 1 + 0x1200, ret);
 	EXPECT_EQ(2, a64_mon_hits);
+	EXPECT_EQ(2, self->run->nr_exits);
+	EXPECT_EQ(__NR_getpid, a64_mon_seen.syscall.nr);
+
 	memset(&r, 0, sizeof(r));
 	ASSERT_EQ(0, lol_set_syscall_ranges(self->vcpu.fd, &r));
 	/* Unbound: the same instruction runs natively. */
 	EXPECT_EQ(getpid(), a64_mon_svc(__NR_getpid, 0));
+	EXPECT_EQ(2, a64_mon_hits);
+	/* Outside an upcall, LOL_RESUME has nothing to return to. */
+	EXPECT_EQ(-1, ioctl(self->vcpu.fd, LOL_RESUME, 0));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 /* ---- the round trip ---------------------------------------------------- */

@@ -199,7 +199,13 @@ void bench_eval_goal(const struct bench_goal *g,
 		     struct goal_eval *e);
 const char *bench_verdict_name(enum goal_verdict v);
 
-/* Raw x86-64 system calls: no libc wrapper, no errno, no caching. */
+/*
+ * What differs between the architectures lol-bench runs on: raw system
+ * calls (no libc wrapper, no errno, no caching), the register a syscall
+ * returns in -- in a lol run page (BENCH_LOL_RET) and in a signal frame
+ * (BENCH_UC_RET) -- the guest's pc, and the spin-wait hint.
+ */
+#if defined(__x86_64__)
 static inline long raw_syscall0(long nr)
 {
 	long ret;
@@ -217,5 +223,39 @@ static inline long raw_syscall2(long nr, long a0, long a1)
 		     : "rcx", "r11", "memory");
 	return ret;
 }
+
+#define BENCH_LOL_RET(run)	((run)->regs.rax)
+#define BENCH_LOL_PC(run)	((run)->regs.rip)
+#define BENCH_UC_RET(uc)	((uc)->uc_mcontext.gregs[REG_RAX])
+#define BENCH_AUDIT_ARCH	AUDIT_ARCH_X86_64
+#define bench_cpu_relax()	__builtin_ia32_pause()
+#elif defined(__aarch64__)
+static inline long raw_syscall0(long nr)
+{
+	register long x8 asm("x8") = nr;
+	register long x0 asm("x0");
+
+	asm volatile("svc #0" : "=r"(x0) : "r"(x8) : "memory");
+	return x0;
+}
+
+static inline long raw_syscall2(long nr, long a0, long a1)
+{
+	register long x8 asm("x8") = nr;
+	register long x0 asm("x0") = a0;
+	register long x1 asm("x1") = a1;
+
+	asm volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1) : "memory");
+	return x0;
+}
+
+#define BENCH_LOL_RET(run)	((run)->regs.x[0])
+#define BENCH_LOL_PC(run)	((run)->regs.pc)
+#define BENCH_UC_RET(uc)	((uc)->uc_mcontext.regs[0])
+#define BENCH_AUDIT_ARCH	AUDIT_ARCH_AARCH64
+#define bench_cpu_relax()	asm volatile("yield" ::: "memory")
+#else
+#error "lol-bench: x86_64 or aarch64"
+#endif
 
 #endif /* LOL_BENCH_H */

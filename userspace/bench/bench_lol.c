@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -63,6 +64,7 @@ static struct lol_bench lol_bench = {
 #define LB_DATA_A	0x600000ULL
 #define LB_DATA_B	0x601000ULL
 
+#if defined(__x86_64__)
 /* getpid in a loop; the monitor's answer is checked like the baselines. */
 LOL_GUEST_ASM(lb_getpid_loop,
 	"1: mov $39, %eax\n\t"
@@ -76,6 +78,8 @@ LOL_GUEST_ASM(lb_touch_ab,
 	"1: movq $1, (%rbx)\n\t"
 	"movq $2, (%rbp)\n\t"
 	"jmp 1b\n");
+#define LB_REG_A(run)	((run)->regs.rbx)
+#define LB_REG_B(run)	((run)->regs.rbp)
 
 /* Exits at once, from any AS. */
 LOL_GUEST_ASM(lb_exit_now,
@@ -93,8 +97,6 @@ LOL_GUEST_ASM(lb_busy,
 	"jmp 1b\n");
 
 /* Monitor-mode code whose syscall instruction is reflected in place. */
-long lb_reflected_getpid(void);
-extern const char lb_reflected_sys[];
 __asm__(".pushsection .text\n"
 	".globl lb_reflected_getpid\n"
 	".type lb_reflected_getpid, @function\n"
@@ -106,6 +108,60 @@ __asm__(".pushsection .text\n"
 	"ret\n"
 	".size lb_reflected_getpid, .-lb_reflected_getpid\n"
 	".popsection\n");
+#define LB_SYSCALL_LEN	2
+#else
+/* The same stubs in AArch64; getpid is 172 there. */
+LOL_GUEST_ASM(lb_getpid_loop,
+	"mov x9, #0x1015\n\t"
+	"movk x9, #0x1015, lsl #16\n"
+	"1: mov x8, #172\n\t"
+	"svc #0\n\t"
+	"cmp x0, x9\n\t"
+	"b.eq 1b\n\t"
+	"udf #0\n");
+
+LOL_GUEST_ASM(lb_touch_ab,
+	"mov x9, #1\n\t"
+	"mov x10, #2\n"
+	"1: str x9, [x19]\n\t"
+	"str x10, [x20]\n\t"
+	"b 1b\n");
+#define LB_REG_A(run)	((run)->regs.x[19])
+#define LB_REG_B(run)	((run)->regs.x[20])
+
+LOL_GUEST_ASM(lb_exit_now,
+	"1: mov x8, #172\n\t"
+	"svc #0\n\t"
+	"b 1b\n");
+
+LOL_GUEST_ASM(lb_busy,
+	"1: mov x9, #0x0900\n\t"
+	"movk x9, #0x3d, lsl #16\n"	/* 4000000 */
+	"2: subs x9, x9, #1\n\t"
+	"b.ne 2b\n\t"
+	"mov x8, #172\n\t"
+	"svc #0\n\t"
+	"b 1b\n");
+
+/*
+ * The label is global: a local one, reached through the GOT of a PIE
+ * object linked static, would name the start of its section instead.
+ */
+__asm__(".pushsection .text\n"
+	".globl lb_reflected_getpid\n"
+	".type lb_reflected_getpid, %function\n"
+	"lb_reflected_getpid:\n\t"
+	"mov x8, #172\n"
+	".globl lb_reflected_sys\n"
+	"lb_reflected_sys:\n\t"
+	"svc #0\n\t"
+	"ret\n"
+	".size lb_reflected_getpid, .-lb_reflected_getpid\n"
+	".popsection\n");
+#define LB_SYSCALL_LEN	4
+#endif
+long lb_reflected_getpid(void);
+extern const char lb_reflected_sys[];
 
 struct lb_guest {
 	struct lol_vm vm;
@@ -167,7 +223,7 @@ static int lb_run(struct bench_state *st, __u32 reason)
 	if (run->exit_reason != reason)
 		return bench_fail(st, EIO, "unexpected exit %s at %#llx",
 				  lol_exit_name(run->exit_reason),
-				  (unsigned long long)run->regs.rip);
+				  (unsigned long long)BENCH_LOL_PC(run));
 	return 0;
 }
 
@@ -196,7 +252,7 @@ static int lol_runloop_prepare(struct bench_state *st, struct lol_bench *lb)
 	rc = lb_run(st, LOL_EXIT_SYSCALL);
 	if (rc)
 		return rc;
-	if (lb_g.vcpu.run->syscall.nr != 39)
+	if (lb_g.vcpu.run->syscall.nr != SYS_getpid)
 		return bench_fail(st, EIO, "guest syscall %llu, not getpid",
 				  (unsigned long long)lb_g.vcpu.run->syscall.nr);
 	return 0;
@@ -210,7 +266,7 @@ static int lol_runloop_measure(struct bench_state *st, struct lol_bench *lb,
 
 	(void)lb;
 	for (i = 0; i < iters; i++) {
-		run->regs.rax = BENCH_MAGIC_RET;
+		BENCH_LOL_RET(run) = BENCH_MAGIC_RET;
 		if (lol_run(lb_g.vcpu.fd) || run->exit_reason != LOL_EXIT_SYSCALL)
 			return lb_run(st, LOL_EXIT_SYSCALL) ?: -EIO;
 	}
@@ -220,7 +276,7 @@ static int lol_runloop_measure(struct bench_state *st, struct lol_bench *lb,
 /* The upcall: emulate getpid and go back without a signal frame. */
 static void lb_upcall(void)
 {
-	lb_g.vcpu.run->regs.rax = BENCH_MAGIC_RET;
+	BENCH_LOL_RET(lb_g.vcpu.run) = BENCH_MAGIC_RET;
 	lol_resume(lb_g.vcpu.fd);
 	_exit(99);	/* LOL_RESUME does not return when it works */
 }
@@ -242,7 +298,7 @@ static int lol_reflect_prepare(struct bench_state *st, struct lol_bench *lb)
 	if (rc)
 		return rc;
 	t.ranges[0].start = (unsigned long)lb_reflected_sys;
-	t.ranges[0].end = t.ranges[0].start + 2;
+	t.ranges[0].end = t.ranges[0].start + LB_SYSCALL_LEN;
 	t.ranges[0].action = LOL_RANGE_REFLECT;
 	if (lol_set_syscall_ranges(lb_g.vcpu.fd, &t))
 		return lb_fail(st, "LOL_SET_SYSCALL_RANGES");
@@ -274,8 +330,8 @@ static int lol_fault_prepare(struct bench_state *st, struct lol_bench *lb)
 	if (rc)
 		return rc;
 	run = lb_g.vcpu.run;
-	run->regs.rbx = LB_DATA_A;
-	run->regs.rbp = LB_DATA_B;
+	LB_REG_A(run) = LB_DATA_A;
+	LB_REG_B(run) = LB_DATA_B;
 	rc = lb_run(st, LOL_EXIT_FAULT);
 	if (rc)
 		return rc;

@@ -35,12 +35,23 @@
 #define LS_MAXG_PARAM	"/sys/module/lol/parameters/max_guests_per_user"
 
 /* getpid in a loop; the monitor's answer is checked like the baselines. */
+#if defined(__x86_64__)
 LOL_GUEST_ASM(ls_getpid_loop,
 	"1: mov $39, %eax\n\t"
 	"syscall\n\t"
 	"cmp $0x10151015, %rax\n\t"
 	"je 1b\n\t"
 	"ud2\n");
+#else
+LOL_GUEST_ASM(ls_getpid_loop,
+	"mov x9, #0x1015\n\t"
+	"movk x9, #0x1015, lsl #16\n"
+	"1: mov x8, #172\n\t"
+	"svc #0\n\t"
+	"cmp x0, x9\n\t"
+	"b.eq 1b\n\t"
+	"udf #0\n");
+#endif
 
 struct ls_guest {
 	struct lol_vm vm;
@@ -114,7 +125,7 @@ static int ls_loop(struct ls_guest *g, uint64_t iters)
 	uint64_t i;
 
 	for (i = 0; i < iters; i++) {
-		run->regs.rax = BENCH_MAGIC_RET;
+		BENCH_LOL_RET(run) = BENCH_MAGIC_RET;
 		if (lol_run(g->vcpu.fd) || run->exit_reason != LOL_EXIT_SYSCALL)
 			return -EIO;
 	}
@@ -197,7 +208,7 @@ static void __attribute__((noreturn)) ls_peer_main(struct bench_state *st)
 		uint64_t go = __atomic_load_n(&sh->go, __ATOMIC_ACQUIRE);
 
 		if (go == seen) {
-			__builtin_ia32_pause();
+			bench_cpu_relax();
 			continue;
 		}
 		if (ls_loop(&ls_g, sh->iters))
@@ -253,7 +264,7 @@ static int ls_exits2_run(struct bench_state *st, uint64_t iters)
 	rc = ls_loop(&ls_g, iters);
 	/* The clock stops when both halves are done. */
 	while (__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE) != go)
-		__builtin_ia32_pause();
+		bench_cpu_relax();
 	return rc ? rc : sh->failed ? -EIO : 0;
 }
 

@@ -22,6 +22,43 @@
 #define PTRACE_SYSEMU 31
 #endif
 
+/*
+ * The registers at the stop: x86's PTRACE_GETREGS/SETREGS (orig_rax the
+ * number, rax the result); arm64 has only the regset (x8 the number, x0
+ * the result; the number stays in x8 at the entry stop).
+ */
+#if defined(__x86_64__)
+#define PT_NR(r)	((r).orig_rax)
+#define PT_RET(r)	((r).rax)
+static long pt_getregs(pid_t pid, struct user_regs_struct *r)
+{
+	return ptrace(PTRACE_GETREGS, pid, NULL, r);
+}
+
+static long pt_setregs(pid_t pid, struct user_regs_struct *r)
+{
+	return ptrace(PTRACE_SETREGS, pid, NULL, r);
+}
+#else
+#include <elf.h>
+#include <sys/uio.h>
+#define PT_NR(r)	((r).regs[8])
+#define PT_RET(r)	((r).regs[0])
+static long pt_getregs(pid_t pid, struct user_regs_struct *r)
+{
+	struct iovec iov = { r, sizeof(*r) };
+
+	return ptrace(PTRACE_GETREGSET, pid, (void *)NT_PRSTATUS, &iov);
+}
+
+static long pt_setregs(pid_t pid, struct user_regs_struct *r)
+{
+	struct iovec iov = { r, sizeof(*r) };
+
+	return ptrace(PTRACE_SETREGSET, pid, (void *)NT_PRSTATUS, &iov);
+}
+#endif
+
 struct ptrace_priv {
 	pid_t tracee;
 };
@@ -96,12 +133,12 @@ static int ptrace_setup(struct bench_state *st)
 		rc = wait_sysstop(st, p->tracee);
 		if (rc)
 			return rc;
-		if (ptrace(PTRACE_GETREGS, p->tracee, NULL, &regs))
+		if (pt_getregs(p->tracee, &regs))
 			return bench_fail(st, errno, "PTRACE_GETREGS: %m");
-		if (regs.orig_rax == SYS_getpid)
+		if (PT_NR(regs) == SYS_getpid)
 			return 0;
-		regs.rax = 0;
-		if (ptrace(PTRACE_SETREGS, p->tracee, NULL, &regs) ||
+		PT_RET(regs) = 0;
+		if (pt_setregs(p->tracee, &regs) ||
 		    ptrace(PTRACE_SYSEMU, p->tracee, NULL, NULL))
 			return bench_fail(st, errno, "ptrace: %m");
 	}
@@ -117,14 +154,14 @@ static int ptrace_run(struct bench_state *st, uint64_t iters)
 	int rc;
 
 	for (i = 0; i < iters; i++) {
-		if (ptrace(PTRACE_GETREGS, p->tracee, NULL, &regs))
+		if (pt_getregs(p->tracee, &regs))
 			return bench_fail(st, errno, "PTRACE_GETREGS: %m");
-		if (regs.orig_rax != SYS_getpid)
+		if (PT_NR(regs) != SYS_getpid)
 			return bench_fail(st, EIO,
 					  "tracee made syscall %lld, not getpid: emulated result lost",
-					  (long long)regs.orig_rax);
-		regs.rax = BENCH_MAGIC_RET;
-		if (ptrace(PTRACE_SETREGS, p->tracee, NULL, &regs))
+					  (long long)PT_NR(regs));
+		PT_RET(regs) = BENCH_MAGIC_RET;
+		if (pt_setregs(p->tracee, &regs))
 			return bench_fail(st, errno, "PTRACE_SETREGS: %m");
 		if (ptrace(PTRACE_SYSEMU, p->tracee, NULL, NULL))
 			return bench_fail(st, errno, "PTRACE_SYSEMU: %m");

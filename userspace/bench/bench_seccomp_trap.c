@@ -33,10 +33,10 @@ static void trap_handler(int sig, siginfo_t *si, void *uc_)
 	(void)sig;
 	if (si->si_code != SYS_SECCOMP || si->si_syscall != SYS_getpid) {
 		trap_bad++;
-		uc->uc_mcontext.gregs[REG_RAX] = -ENOSYS;
+		BENCH_UC_RET(uc) = -ENOSYS;
 		return;
 	}
-	uc->uc_mcontext.gregs[REG_RAX] = BENCH_MAGIC_RET;
+	BENCH_UC_RET(uc) = BENCH_MAGIC_RET;
 }
 
 static int trap_setup(struct bench_state *st)
@@ -44,7 +44,7 @@ static int trap_setup(struct bench_state *st)
 	struct sock_filter insns[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 			 offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 3),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, BENCH_AUDIT_ARCH, 0, 3),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 			 offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpid, 0, 1),

@@ -29,10 +29,10 @@ static void sud_handler(int sig, siginfo_t *si, void *uc_)
 	sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
 	if (si->si_code != SYS_USER_DISPATCH || si->si_syscall != SYS_getpid) {
 		sud_bad++;
-		uc->uc_mcontext.gregs[REG_RAX] = -ENOSYS;
+		BENCH_UC_RET(uc) = -ENOSYS;
 		return;
 	}
-	uc->uc_mcontext.gregs[REG_RAX] = BENCH_MAGIC_RET;
+	BENCH_UC_RET(uc) = BENCH_MAGIC_RET;
 }
 
 /* Never called: its first byte is the (empty) always-allowed range. */
@@ -60,7 +60,12 @@ static int sud_setup(struct bench_state *st)
 		  (unsigned long)&sud_selector))
 		return bench_fail(st, errno,
 				  "prctl(PR_SET_SYSCALL_USER_DISPATCH): %m%s",
-				  errno == EINVAL ? " (needs Linux 5.11+)" : "");
+				  errno != EINVAL ? "" :
+#ifdef __x86_64__
+				  " (needs Linux 5.11+)");
+#else
+				  " (needs generic entry, not in arm64 6.1)");
+#endif
 	if (sud_guest_getpid() != BENCH_MAGIC_RET)
 		return bench_fail(st, EIO, "SUD on but getpid not dispatched");
 	return 0;

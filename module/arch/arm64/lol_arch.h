@@ -43,11 +43,10 @@ static_assert(LOL_USER_ADDR_LIMIT == DEFAULT_MAP_WINDOW_64);
 } while (0)
 
 /*
- * LOL_RUN flags the port supports: no LOL_RUN_SINGLESTEP yet (arm64's
- * syscall exit turns a step over a NATIVE syscall into a SIGTRAP that
- * looks user-sent; Documentation/arch.md).
+ * LOL_RUN flags the port supports: LOL_RUN_SINGLESTEP, with PSTATE.SS and
+ * TIF_SINGLESTEP (regs.c: lol_arch_enter(), lol_arch_step_syscall()).
  */
-#define LOL_ARCH_RUN_FLAGS	0
+#define LOL_ARCH_RUN_FLAGS	LOL_RUN_SINGLESTEP
 
 /*
  * No GENERIC_ENTRY on arm64: guest and monitor syscalls reach lol
@@ -98,6 +97,8 @@ struct lol_arch_vcpu {
 	struct pt_regs host_regs;	/* monitor's user regs at LOL_RUN */
 	u64 host_tpidr;
 	u64 host_tpidr2;
+	bool host_step;			/* TIF_SINGLESTEP was set at LOL_RUN */
+	struct callback_head step_work;	/* sets TIF_SINGLESTEP, regs.c */
 };
 
 /*
@@ -175,6 +176,7 @@ bool lol_arch_native_ok(struct pt_regs *regs);
 void lol_arch_save_regs(const struct pt_regs *r, struct lol_regs *g);
 void lol_arch_load_regs(struct pt_regs *r, const struct lol_regs *g);
 void lol_arch_upcall(struct pt_regs *regs, u64 entry, u64 stack);
+void lol_arch_step_syscall(struct lol_vcpu *vcpu);
 void lol_arch_sigsys(struct pt_regs *regs);
 
 void lol_arch_syscall_exit(struct pt_regs *regs, struct lol_run *run);

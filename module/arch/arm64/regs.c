@@ -17,6 +17,7 @@
 #include <linux/ptrace.h>
 #include <linux/compat.h>
 #include <asm/cpufeature.h>
+#include <asm/debug-monitors.h>
 #include <asm/mmu_context.h>
 #include <asm/sysreg.h>
 #include <asm/unistd.h>
@@ -116,6 +117,50 @@ static void lol_tls_swap(u64 *save, u64 *save2, u64 load, u64 load2)
 	preempt_enable();
 }
 
+/*
+ * Single-step (LOL_RUN_SINGLESTEP): PSTATE.SS in the guest's saved pstate
+ * and TIF_SINGLESTEP, which makes the return to user mode set
+ * MDSCR_EL1.SS (ret_to_user); one guest instruction later the step
+ * exception is the host's SIGTRAP with TRAP_TRACE, a trap exit with EC
+ * 0x32 (exit.c). TIF_SINGLESTEP goes on only from a task_work, after the
+ * syscall that is returning (LOL_RUN, or a guest's NATIVE one) is done:
+ * arm64's syscall exit reports a thread with the flag as stepping over
+ * the syscall, with user_single_step_report()'s SIGTRAP, SI_USER, which
+ * run.c would take for a kill() and give to the monitor.
+ */
+static void lol_step_on(struct callback_head *work)
+{
+	struct lol_vcpu *vcpu = container_of(work, struct lol_vcpu,
+					     arch.step_work);
+
+	/* Unless the thread left guest mode meanwhile (signal, kick). */
+	if (READ_ONCE(vcpu->task) == current)
+		set_thread_flag(TIF_SINGLESTEP);
+	lol_vcpu_work_done(vcpu);
+}
+
+static void lol_step_arm(struct lol_vcpu *vcpu)
+{
+	/* Not queued: the thread is exiting, and the step does not matter. */
+	lol_vcpu_work_add(vcpu, current, &vcpu->arch.step_work, lol_step_on,
+			  TWA_RESUME);
+}
+
+/*
+ * A NATIVE syscall while single-stepping (entry_seccomp.c): the svc is
+ * the one instruction. The step is off for the syscall (no SI_USER
+ * SIGTRAP at its exit), and comes back on with PSTATE.SS clear: that is
+ * the active-pending state, in which the step exception is taken as the
+ * thread returns to the guest, before the next instruction, with pc past
+ * the svc (what ptrace's PTRACE_SINGLESTEP over a syscall reports).
+ */
+void lol_arch_step_syscall(struct lol_vcpu *vcpu)
+{
+	clear_thread_flag(TIF_SINGLESTEP);
+	current_pt_regs()->pstate &= ~DBG_SPSR_SS;
+	lol_step_arm(vcpu);
+}
+
 void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *g,
 		    bool singlestep)
 {
@@ -124,6 +169,12 @@ void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *g,
 
 	a->host_regs = *r;
 	lol_arch_load_regs(r, g);
+	a->host_step = test_thread_flag(TIF_SINGLESTEP);
+	if (singlestep) {
+		/* Active-not-pending: one instruction, then the exception. */
+		r->pstate |= DBG_SPSR_SS;
+		lol_step_arm(vcpu);
+	}
 	lol_tls_swap(&a->host_tpidr, &a->host_tpidr2, g->tpidr, g->tpidr2);
 	lol_arch_fp_swap(&a->hfp, &a->gfp);
 	/* The syndrome of the monitor's last fault is not the guest's. */
@@ -141,6 +192,9 @@ void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *g, long ret)
 	 * which does that before get_signal() (lol_arch_signal_done()).
 	 */
 	lol_arch_save_regs(r, g);
+	/* PSTATE.SS went with the guest's pstate (not a user bit). */
+	if (vcpu->singlestep)
+		update_thread_flag(TIF_SINGLESTEP, a->host_step);
 	lol_tls_swap(&g->tpidr, &g->tpidr2, a->host_tpidr, a->host_tpidr2);
 	if (!system_supports_tpidr2())
 		g->tpidr2 = 0;

@@ -83,7 +83,7 @@ void lol_entry_release(void)
  * reports it as a user-sent SIGTRAP (SI_USER) on ia64: not one lol can
  * tell from a kill(). The guest's psr.ss traps one instruction later.
  */
-bool lol_entry_step(void)
+bool lol_entry_step(struct lol_vcpu *vcpu)
 {
 	return false;
 }

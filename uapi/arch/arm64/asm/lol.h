@@ -53,6 +53,7 @@ struct lol_fpsimd {
 #define LOL_ARM64_EC_FP_EXC	0x2c	/* trapped floating-point exception */
 #define LOL_ARM64_EC_PC_ALIGN	0x22
 #define LOL_ARM64_EC_SP_ALIGN	0x26
+#define LOL_ARM64_EC_SOFTSTEP	0x32	/* software step (LOL_RUN_SINGLESTEP) */
 #define LOL_ARM64_EC_BRK	0x3c	/* BRK #imm */
 
 #endif /* _UAPI_ASM_ARM64_LOL_H */
