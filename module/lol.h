@@ -219,6 +219,7 @@ extern void (*lol_orig_do_exit)(long code);
 /* ranges.c */
 struct lol_ranges *lol_ranges_parse(const struct lol_syscall_ranges __user *u);
 u32 lol_ranges_action(struct lol_ranges *t, u64 ip);
+bool lol_native_nr_ok(unsigned long nr);
 
 /* reflect.c: monitor-mode filtering and in-place reflection */
 int lol_vcpu_set_ranges(struct lol_vcpu *vcpu,

@@ -10,6 +10,7 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
+#include <asm/unistd.h>
 
 #include "lol.h"
 
@@ -134,4 +135,53 @@ u32 lol_ranges_action(struct lol_ranges *t, u64 ip)
 		return r->action;
 	}
 	return t->def;
+}
+
+/*
+ * Syscalls a NATIVE range may not run in guest mode, whatever the port:
+ * they would copy or replace the thread's mm, which is the guest AS only
+ * on loan, or change per-task state that belongs to the monitor (signal
+ * handling, rseq, the robust futex list, the clear-tid pointer, seccomp
+ * and with it the mark lol's syscall entry relies on, the dispatch and FP
+ * permission settings of arch_prctl/prctl). They are reflected instead.
+ * The numbers are the host architecture's; a port without a syscall
+ * (no fork on arm64 and ia64, no clone3 on ia64) has no case for it.
+ */
+bool lol_native_nr_ok(unsigned long nr)
+{
+	switch (nr) {
+	case __NR_clone:
+#ifdef __NR_clone2
+	case __NR_clone2:
+#endif
+#ifdef __NR_clone3
+	case __NR_clone3:
+#endif
+#ifdef __NR_fork
+	case __NR_fork:
+#endif
+#ifdef __NR_vfork
+	case __NR_vfork:
+#endif
+	case __NR_execve:
+	case __NR_execveat:
+	case __NR_prctl:
+#ifdef __NR_arch_prctl
+	case __NR_arch_prctl:
+#endif
+	case __NR_seccomp:
+	case __NR_rseq:
+	case __NR_set_tid_address:
+	case __NR_set_robust_list:
+	case __NR_sigaltstack:
+	case __NR_rt_sigaction:
+	case __NR_rt_sigprocmask:
+	case __NR_rt_sigreturn:
+	case __NR_rt_sigsuspend:
+	case __NR_io_uring_setup:
+	case __NR_personality:
+		return false;
+	default:
+		return true;
+	}
 }

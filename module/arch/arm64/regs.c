@@ -228,37 +228,14 @@ void lol_arch_signal_done(bool delivered)
 }
 
 /*
- * Syscalls a NATIVE range may not run in guest mode: they would copy or
- * replace the thread's mm, which is the guest AS only on loan, or change
- * per-task state that belongs to the monitor (signal handling, rseq, the
- * robust futex list, the clear-tid pointer, seccomp and with it the flag
- * lol's syscall entry relies on). They are reflected instead.
+ * A NATIVE range may run the syscall in guest mode: the generic list
+ * (ranges.c), for AArch64 syscalls only: an AArch32 one is always reflected.
  */
 bool lol_arch_native_ok(struct pt_regs *regs)
 {
 	if (is_compat_task())
 		return false;
-	switch (regs->syscallno) {
-	case __NR_clone:
-	case __NR_clone3:
-	case __NR_execve:
-	case __NR_execveat:
-	case __NR_prctl:
-	case __NR_seccomp:
-	case __NR_rseq:
-	case __NR_set_tid_address:
-	case __NR_set_robust_list:
-	case __NR_sigaltstack:
-	case __NR_rt_sigaction:
-	case __NR_rt_sigprocmask:
-	case __NR_rt_sigreturn:
-	case __NR_rt_sigsuspend:
-	case __NR_io_uring_setup:
-	case __NR_personality:
-		return false;
-	default:
-		return true;
-	}
+	return lol_native_nr_ok(regs->syscallno);
 }
 
 /*

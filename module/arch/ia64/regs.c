@@ -559,34 +559,12 @@ void lol_arch_set_guest_ax(struct lol_vcpu *vcpu, u64 val)
 }
 
 /*
- * Syscalls a NATIVE range may not run in guest mode: they would copy or
- * replace the thread's mm, or change per-task state that belongs to the
- * monitor (see the x86 list, regs.c there). They are reflected instead.
- * ia64 has no fork, vfork or clone3 (its clone2 takes a stack size).
+ * A NATIVE range may run the syscall in guest mode: the generic list
+ * (ranges.c) on r15, the syscall number.
  */
 bool lol_arch_native_ok(struct pt_regs *regs)
 {
-	switch (regs->r15) {
-	case __NR_clone:
-	case __NR_clone2:
-	case __NR_execve:
-	case __NR_execveat:
-	case __NR_prctl:
-	case __NR_seccomp:
-	case __NR_rseq:
-	case __NR_set_tid_address:
-	case __NR_set_robust_list:
-	case __NR_sigaltstack:
-	case __NR_rt_sigaction:
-	case __NR_rt_sigprocmask:
-	case __NR_rt_sigreturn:
-	case __NR_rt_sigsuspend:
-	case __NR_io_uring_setup:
-	case __NR_personality:
-		return false;
-	default:
-		return true;
-	}
+	return lol_native_nr_ok(regs->r15);
 }
 
 /*

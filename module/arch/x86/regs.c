@@ -213,41 +213,15 @@ void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *g, long ret)
 }
 
 /*
- * Syscalls a NATIVE range may not run in guest mode: they would copy or
- * replace the thread's mm, which is the guest AS only on loan, or change
- * per-task state that belongs to the monitor (signal handling, rseq, the
- * robust futex list, the clear-tid pointer, seccomp filters, the dispatch
- * setting lol itself relies on, extended FP permissions). They are
- * reflected instead.
+ * A NATIVE range may run the syscall in guest mode: the generic list
+ * (ranges.c), for 64-bit syscalls only: an ia32 one (int $0x80) is always
+ * reflected.
  */
 bool lol_arch_native_ok(struct pt_regs *regs)
 {
 	if (in_ia32_syscall())
 		return false;
-	switch (regs->orig_ax) {
-	case __NR_clone:
-	case __NR_clone3:
-	case __NR_fork:
-	case __NR_vfork:
-	case __NR_execve:
-	case __NR_execveat:
-	case __NR_prctl:
-	case __NR_arch_prctl:
-	case __NR_seccomp:
-	case __NR_rseq:
-	case __NR_set_tid_address:
-	case __NR_set_robust_list:
-	case __NR_sigaltstack:
-	case __NR_rt_sigaction:
-	case __NR_rt_sigprocmask:
-	case __NR_rt_sigreturn:
-	case __NR_rt_sigsuspend:
-	case __NR_io_uring_setup:
-	case __NR_personality:
-		return false;
-	default:
-		return true;
-	}
+	return lol_native_nr_ok(regs->orig_ax);
 }
 
 /* Continue at @entry on @stack as if called: rsp + 8 is 16-aligned. */
