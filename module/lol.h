@@ -22,6 +22,42 @@
  */
 #include "lol_arch.h"
 
+/*
+ * What every port implements out of line (module/arch/<arch>/), as KVM's
+ * kvm_host.h declares its kvm_arch_*() functions; lol_arch.h adds the
+ * port's inline helpers and anything only it has. Documentation/arch.md
+ * says what each does per port.
+ */
+struct lol_vcpu;
+struct vm_fault;
+int lol_arch_init(void);
+unsigned int lol_arch_fpu_size(void);
+int lol_arch_vcpu_init(struct lol_vcpu *vcpu);
+void lol_arch_vcpu_destroy(struct lol_vcpu *vcpu);
+int lol_arch_get_fpu(struct lol_vcpu *vcpu, void __user *ubuf);
+int lol_arch_set_fpu(struct lol_vcpu *vcpu, const void __user *ubuf);
+/* guest registers: checked, loaded on entry, saved on exit */
+int lol_arch_check_regs(const struct lol_regs *regs);
+int lol_arch_can_run(void);
+void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *regs,
+		    bool singlestep);
+void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *out, long ret);
+void lol_arch_save_regs(const struct pt_regs *r, struct lol_regs *g);
+void lol_arch_load_regs(struct pt_regs *r, const struct lol_regs *g);
+/* the guest's return value register, through the ioctl's int or not */
+void lol_arch_set_guest_ax(struct lol_vcpu *vcpu, u64 val);
+bool lol_arch_ax_fits_ioctl(u64 val);
+/* monitor mode and NATIVE ranges (reflect.c, run.c) */
+bool lol_arch_native_ok(struct pt_regs *regs);
+void lol_arch_upcall(struct pt_regs *regs, u64 entry, u64 stack);
+void lol_arch_sigsys(struct pt_regs *regs);
+/* exit decoding into the run page */
+void lol_arch_syscall_exit(struct pt_regs *regs, struct lol_run *run);
+u32 lol_arch_signal_exit(int sig, const kernel_siginfo_t *info,
+			 struct lol_run *run);
+void lol_arch_fault_exit(const struct vm_fault *vmf, bool present,
+			 struct lol_run *run);
+
 #define LOL_AS_BATCH_MAX	256
 
 /* Module parameters (main.c). */

@@ -119,8 +119,6 @@ static inline u64 lol_arch_clock_ns(u64 ticks)
 	return hz ? mul_u64_u32_div(ticks, NSEC_PER_SEC, hz) : 0;
 }
 
-int lol_arch_init(void);
-
 /* The arm64 port registers nothing of its own to undo at module exit. */
 static inline void lol_arch_exit(void)
 {
@@ -141,10 +139,6 @@ static inline void *lol_arch_kprobe_func(kprobe_opcode_t *addr)
 {
 	return addr;
 }
-unsigned int lol_arch_fpu_size(void);
-int lol_arch_vcpu_init(struct lol_vcpu *vcpu);
-void lol_arch_vcpu_destroy(struct lol_vcpu *vcpu);
-int lol_arch_get_fpu(struct lol_vcpu *vcpu, void __user *ubuf);
 
 /*
  * FP-trap capability (LOL_CAP_FPTRAP): arm64 could trap FP/SIMD through
@@ -160,30 +154,10 @@ static inline int lol_arch_set_fptrap(struct lol_vcpu *vcpu, u32 banks)
 {
 	return -EOPNOTSUPP;
 }
-int lol_arch_set_fpu(struct lol_vcpu *vcpu, const void __user *ubuf);
 void lol_arch_fp_swap(struct user_fpsimd_state *save,
 		      const struct user_fpsimd_state *load);
 
-int lol_arch_check_regs(const struct lol_regs *regs);
-int lol_arch_can_run(void);
-void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *regs,
-		    bool singlestep);
-void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *out, long ret);
 void lol_arch_signal_done(bool delivered);
-void lol_arch_set_guest_ax(struct lol_vcpu *vcpu, u64 val);
-bool lol_arch_ax_fits_ioctl(u64 val);
-bool lol_arch_native_ok(struct pt_regs *regs);
-void lol_arch_save_regs(const struct pt_regs *r, struct lol_regs *g);
-void lol_arch_load_regs(struct pt_regs *r, const struct lol_regs *g);
-void lol_arch_upcall(struct pt_regs *regs, u64 entry, u64 stack);
 void lol_arch_step_syscall(struct lol_vcpu *vcpu);
-void lol_arch_sigsys(struct pt_regs *regs);
-
-void lol_arch_syscall_exit(struct pt_regs *regs, struct lol_run *run);
-u32 lol_arch_signal_exit(int sig, const kernel_siginfo_t *info,
-			 struct lol_run *run);
-struct vm_fault;
-void lol_arch_fault_exit(const struct vm_fault *vmf, bool present,
-			 struct lol_run *run);
 
 #endif /* _LOL_ARCH_ARM64_H */

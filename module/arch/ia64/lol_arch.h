@@ -145,21 +145,10 @@ void *lol_arch_kprobe_func(kprobe_opcode_t *addr);
 void lol_arch_switch_mm(struct mm_struct *from, struct mm_struct *to,
 			struct task_struct *tsk);
 
-int lol_arch_init(void);
 void lol_arch_exit(void);
-unsigned int lol_arch_fpu_size(void);
-int lol_arch_vcpu_init(struct lol_vcpu *vcpu);
-void lol_arch_vcpu_destroy(struct lol_vcpu *vcpu);
-int lol_arch_get_fpu(struct lol_vcpu *vcpu, void __user *ubuf);
-int lol_arch_set_fpu(struct lol_vcpu *vcpu, const void __user *ubuf);
 u32 lol_arch_fptrap_banks(void);
 int lol_arch_set_fptrap(struct lol_vcpu *vcpu, u32 banks);
 
-int lol_arch_check_regs(const struct lol_regs *regs);
-int lol_arch_can_run(void);
-void lol_arch_enter(struct lol_vcpu *vcpu, const struct lol_regs *regs,
-		    bool singlestep);
-void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *out, long ret);
 /*
  * After get_signal() for a guest that left guest mode in it: nothing on
  * ia64, whose ia64_do_signal() decides syscall restarts after get_signal().
@@ -167,21 +156,6 @@ void lol_arch_leave(struct lol_vcpu *vcpu, struct lol_regs *out, long ret);
 static inline void lol_arch_signal_done(bool delivered)
 {
 }
-
-void lol_arch_set_guest_ax(struct lol_vcpu *vcpu, u64 val);
-bool lol_arch_ax_fits_ioctl(u64 val);
-bool lol_arch_native_ok(struct pt_regs *regs);
-void lol_arch_save_regs(const struct pt_regs *r, struct lol_regs *g);
-void lol_arch_load_regs(struct pt_regs *r, const struct lol_regs *g);
-void lol_arch_upcall(struct pt_regs *regs, u64 entry, u64 stack);
-void lol_arch_sigsys(struct pt_regs *regs);
-
-void lol_arch_syscall_exit(struct pt_regs *regs, struct lol_run *run);
-u32 lol_arch_signal_exit(int sig, const kernel_siginfo_t *info,
-			 struct lol_run *run);
-struct vm_fault;
-void lol_arch_fault_exit(const struct vm_fault *vmf, bool present,
-			 struct lol_run *run);
 
 /* regs.c, for fpu.c, exit.c and the entry */
 struct lol_ia64_syms {
