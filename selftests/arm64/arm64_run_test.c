@@ -519,30 +519,47 @@ TEST_F(a64, kick_and_signals)
 }
 
 /*
- * A NATIVE guest syscall interrupted by a host signal: the guest's
- * registers are rewound to the svc with x0 as it was (arm64's do_signal()
- * does that before get_signal()), and the monitor gets EINTR.
+ * The a64_nanosleep stub with its svc NATIVE and a 30 s sleep, x0 the
+ * timespec (returned, NULL if the ranges fail): a syscall that blocks
+ * until something interrupts it. (a64_load_stub() asserts through
+ * _metadata.)
  */
-TEST_F(a64, native_syscall_interrupted)
+static struct timespec *
+a64_native_sleep_setup(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(a64) *self)
 {
 	struct lol_syscall_ranges r = {
 		.flags = LOL_RANGES_GUEST,
 		.nr_ranges = 1,
 		.default_action = LOL_RANGE_REFLECT,
 	};
-	struct a64_poke p = { .target = pthread_self(), .sig = SIGUSR1,
-			      .delay_ms = 100 };
 	struct timespec *ts = lol_vm_phys(&self->vm, PHYS_DATA, sizeof(*ts));
-	pthread_t t;
 
 	r.ranges[0].start = GUEST_CODE + 4;
 	r.ranges[0].end = GUEST_CODE + 8;
 	r.ranges[0].action = LOL_RANGE_NATIVE;
-	ASSERT_EQ(0, lol_set_syscall_ranges(self->vcpu.fd, &r));
+	if (lol_set_syscall_ranges(self->vcpu.fd, &r))
+		return NULL;
 	a64_load_stub(self, a64_nanosleep);
 	ts->tv_sec = 30;
 	ts->tv_nsec = 0;
 	self->run->regs.x[0] = GUEST_DATA;
+	return ts;
+}
+
+/*
+ * A NATIVE guest syscall interrupted by a host signal: the guest's
+ * registers are rewound to the svc with x0 as it was (arm64's do_signal()
+ * does that before get_signal()), and the monitor gets EINTR.
+ */
+TEST_F(a64, native_syscall_interrupted)
+{
+	struct a64_poke p = { .target = pthread_self(), .sig = SIGUSR1,
+			      .delay_ms = 100 };
+	struct timespec *ts = a64_native_sleep_setup(_metadata, self);
+	pthread_t t;
+
+	ASSERT_NE(NULL, ts);
 	signal(SIGUSR1, a64_on_usr1);
 	a64_usr1 = 0;
 	ASSERT_EQ(0, pthread_create(&t, NULL, a64_poker, &p));
@@ -825,24 +842,12 @@ TEST_F(a64, singlestep)
  */
 TEST_F(a64, singlestep_native_interrupted)
 {
-	struct lol_syscall_ranges r = {
-		.flags = LOL_RANGES_GUEST,
-		.nr_ranges = 1,
-		.default_action = LOL_RANGE_REFLECT,
-	};
 	struct a64_poke p = { .fd = self->vcpu.fd, .target = pthread_self(),
 			      .delay_ms = 100 };
-	struct timespec *ts = lol_vm_phys(&self->vm, PHYS_DATA, sizeof(*ts));
+	struct timespec *ts = a64_native_sleep_setup(_metadata, self);
 	pthread_t t;
 
-	r.ranges[0].start = GUEST_CODE + 4;
-	r.ranges[0].end = GUEST_CODE + 8;
-	r.ranges[0].action = LOL_RANGE_NATIVE;
-	ASSERT_EQ(0, lol_set_syscall_ranges(self->vcpu.fd, &r));
-	a64_load_stub(self, a64_nanosleep);
-	ts->tv_sec = 30;
-	ts->tv_nsec = 0;
-	self->run->regs.x[0] = GUEST_DATA;
+	ASSERT_NE(NULL, ts);
 	self->run->flags = LOL_RUN_SINGLESTEP;
 	a64_run_exit(self, LOL_EXIT_TRAP);		/* mov x8, #101 */
 	EXPECT_EQ(LOL_ARM64_EC_SOFTSTEP, self->run->trap.vector);
