@@ -27,7 +27,7 @@ LOL_CACHE=${LOL_CACHE:-${HOME:-/root}/.cache/lol}
 pkgs=(gcc libc6-dev make linux-headers-amd64 linux-source-6.1 qemu-system-x86
 	busybox-static cpio kmod xz-utils sparse flex bison bc libelf-dev
 	libssl-dev libnl-genl-3-dev pkg-config perl patch gnuplot-nox dkms
-	gcc-aarch64-linux-gnu qemu-system-arm)
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm)
 arm64=0
 case ${LOL_ARCH:-} in
 arm64 | aarch64) arm64=1 ;;
