@@ -16,16 +16,21 @@
 
 /*
  * Lvalues in struct lol_run: the program counter, the stack pointer, the
- * flags, the register a syscall's number goes in and its result comes
- * back in, and the first three syscall (and function) arguments.
+ * flags, the register a syscall's result comes back in, the one its
+ * number goes in (both rax here; x0 and x8 on arm64), and the first
+ * three syscall (and function) arguments.
  */
 #define lol_pc(run)		((run)->regs.rip)
 #define lol_sp(run)		((run)->regs.rsp)
 #define lol_flags(run)		((run)->regs.rflags)
 #define lol_ret(run)		((run)->regs.rax)
+#define lol_nr(run)		((run)->regs.rax)
 #define lol_arg0(run)		((run)->regs.rdi)
 #define lol_arg1(run)		((run)->regs.rsi)
 #define lol_arg2(run)		((run)->regs.rdx)
+
+/* The syscall instruction (syscall, 0f 05) is two bytes. */
+#define LOL_SYSCALL_INSN_LEN	2
 
 /*
  * The standard guest stubs (lib/<arch>/stubs.c): every port has them under
