@@ -54,9 +54,9 @@
 	extern const unsigned char l[] __attribute__((visibility("hidden")))
 
 /*
- * lib/<arch>/ranges_arch.h: RT_CODE_FILL; the gp500 guest, getpid() at
- * gp500_sc1, then syscall(500, its result) at gp500_sc2, then a trap;
- * RT_SYSCALL_FN(); struct rt_entry_regs and rt_upcall_entry.
+ * lib/<arch>/ranges_arch.h: the gp500 guest, getpid() at gp500_sc1, then
+ * syscall(500, its result) at gp500_sc2, then a trap; RT_SYSCALL_FN();
+ * struct rt_entry_regs and rt_upcall_entry.
  */
 #include "ranges_arch.h"
 
@@ -133,12 +133,12 @@ static inline void rt_vm_destroy(struct rt_vm *g)
 }
 
 /*
- * Loads len bytes of code at CODE_GVA (the rest RT_CODE_FILL, a trapping
- * instruction) and resets registers.
+ * Loads len bytes of code at CODE_GVA (the rest LOL_TRAP_FILL) and resets
+ * registers.
  */
 static inline int rt_load(struct rt_vm *g, const void *code, size_t len)
 {
-	memset((char *)g->vm.phys + PHYS_CODE * g->page, RT_CODE_FILL,
+	memset((char *)g->vm.phys + PHYS_CODE * g->page, LOL_TRAP_FILL,
 	       g->page);
 	if (lol_vm_load(&g->vm, PHYS_CODE * g->page, code, len))
 		return -1;

@@ -8,9 +8,6 @@
 #ifndef _LOL_TEST_RANGES_ARCH_H
 #define _LOL_TEST_RANGES_ARCH_H
 
-/* What rt_load() fills the code page with around the stub: udf #0. */
-#define RT_CODE_FILL	0x00
-
 /* getpid(); x0 (its result) stays; syscall(500, x0); udf */
 LOL_GUEST_ASM(gp500,
 	"mov x8, #172\n"

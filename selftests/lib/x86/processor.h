@@ -33,6 +33,12 @@
 #define LOL_SYSCALL_INSN_LEN	2
 
 /*
+ * A byte whose repetition traps as an instruction (int3), to fill guest
+ * code pages around a stub with.
+ */
+#define LOL_TRAP_FILL		0xcc
+
+/*
  * The standard guest stubs (lib/<arch>/stubs.c): every port has them under
  * these names, so that a test that only needs a guest to spin or to go
  * somewhere loads the same stub on every arch (LOL_VM_LOAD_ASM() and

@@ -15,9 +15,6 @@
 #define AUDIT_ARCH_X86_64	0xc000003eU
 #endif
 
-/* What rt_load() fills the code page with around the stub: int3. */
-#define RT_CODE_FILL	0xcc
-
 /* getpid(); rdi = its result; syscall(500, rdi); ud2 */
 LOL_GUEST_ASM(gp500,
 	"mov $39, %eax\n"
