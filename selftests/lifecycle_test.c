@@ -161,9 +161,28 @@ TEST_F_TIMEOUT(sys, churn_no_leak, 240)
 	       (after.slab_bytes - before.slab_bytes) >> 10);
 
 	EXPECT_LE((after.kernel_kb - before.kernel_kb) * 1024LL, tolerance);
-	EXPECT_LE((before.avail_kb - after.avail_kb) * 1024LL, 2 * tolerance);
 	if (before.slab_bytes >= 0 && after.slab_bytes >= 0)
 		EXPECT_LE(after.slab_bytes - before.slab_bytes, tolerance);
+	if ((before.avail_kb - after.avail_kb) * 1024LL > 2 * tolerance) {
+		/*
+		 * MemAvailable is noisy on a busy host (page cache, per-CPU
+		 * page lists of a TCG guest): a leak grows with the rounds,
+		 * noise does not. The same number of rounds again must not
+		 * lose that much once more.
+		 */
+		struct mem_sample again;
+
+		for (i = 0; i < iters; i++)
+			ASSERT_EQ(0, churn_once(self->sys, self->run_size, i,
+						nr_ids))
+				TH_LOG("round %u: %s", i, strerror(errno));
+		mem_sample(&again);
+		TH_LOG("%u more rounds: MemAvailable %+ld KiB", iters,
+		       again.avail_kb - after.avail_kb);
+		before = after;
+		after = again;
+	}
+	EXPECT_LE((before.avail_kb - after.avail_kb) * 1024LL, 2 * tolerance);
 }
 
 /* Close orders: every permutation of the /dev/lol, guest and vcpu fds. */

@@ -50,11 +50,14 @@
 #define MAX_GUESTS	64
 #define MAX_VCPUS	16
 
+#ifdef __x86_64__
 /*
  * rbx: syscall counter, r14: pass, r12/r13: window start/end.
  * 16 x syscall(500, rbx) expecting 3 * rbx + 1, then write the pass
  * number to every window page, syscall(501, pass), again.
  */
+#define win_start(run)	((run)->regs.r12)
+#define win_end(run)	((run)->regs.r13)
 LOL_GUEST_ASM(load_loop,
 	"0: mov $16, %r15d\n\t"
 	"1: mov %rbx, %rdi\n\t"
@@ -90,6 +93,53 @@ LOL_GUEST_ASM(load_touch,
 
 /* The churn guests: syscall exits forever. */
 LOL_GUEST_ASM(load_spin, "1: mov $500, %eax\n\tsyscall\n\tjmp 1b\n");
+#elif defined(__aarch64__)
+/*
+ * x19: syscall counter, x22: pass, x20/x21: window start/end.
+ * 16 x syscall(500, x19) expecting 3 * x19 + 1, then write the pass
+ * number to every window page, syscall(501, pass), again.
+ */
+#define win_start(run)	((run)->regs.x[20])
+#define win_end(run)	((run)->regs.x[21])
+LOL_GUEST_ASM(load_loop,
+	"0: mov x23, #16\n"
+	"1: mov x0, x19\n\t"
+	"mov x8, #500\n\t"
+	"svc #0\n\t"
+	"add x9, x19, x19, lsl #1\n\t"
+	"add x9, x9, #1\n\t"
+	"cmp x9, x0\n\t"
+	"b.ne 9f\n\t"
+	"add x19, x19, #1\n\t"
+	"subs x23, x23, #1\n\t"
+	"b.ne 1b\n\t"
+	"add x22, x22, #1\n\t"
+	"mov x10, x20\n"
+	"2: str x22, [x10]\n\t"
+	"add x10, x10, #4096\n\t"
+	"cmp x10, x21\n\t"
+	"b.lo 2b\n\t"
+	"mov x0, x22\n\t"
+	"mov x8, #501\n\t"
+	"svc #0\n\t"
+	"b 0b\n"
+	"9: udf #0\n");
+
+/* Writes one word every x2 bytes of [x0, x1); syscall(502). */
+LOL_GUEST_ASM(load_touch,
+	"1: str x0, [x0]\n\t"
+	"add x0, x0, x2\n\t"
+	"cmp x0, x1\n\t"
+	"b.lo 1b\n\t"
+	"mov x8, #502\n\t"
+	"svc #0\n\t"
+	"udf #0\n");
+
+/* The churn guests: syscall exits forever. */
+LOL_GUEST_ASM(load_spin, "1: mov x8, #500\n\tsvc #0\n\tb 1b\n");
+#else
+#error "load_test: no guest code for this arch"
+#endif
 
 struct vcpu_stats {
 	unsigned long exits, syscalls, faults, passes;
@@ -175,8 +225,8 @@ static void *vcpu_thread(void *p)
 	int faults = 0, pg;
 
 	lol_vcpu_set_entry(vcpu, wk->as, CODE_GVA, 0);
-	run->regs.r12 = win;
-	run->regs.r13 = win + WIN_PAGES * PAGE;
+	win_start(run) = win;
+	win_end(run) = win + WIN_PAGES * PAGE;
 	s->start = now();
 
 	while (now() < wk->deadline) {
@@ -308,7 +358,7 @@ static int worker_main(struct stats *st, int w, const struct config *c)
 		/* The monitor never touches it: only the guest AS maps it. */
 		madvise((char *)wk.vm.phys + off, c->bulk, MADV_DONTNEED);
 	}
-	memset(wk.vm.phys, 0xcc, PAGE);
+	memset(wk.vm.phys, LOL_TRAP_FILL, PAGE);
 	LOL_VM_LOAD_ASM(&wk.vm, 0, load_loop);
 	__atomic_fetch_add(&st->ready, 1, __ATOMIC_SEQ_CST);
 	wk.deadline = wait_go(st);

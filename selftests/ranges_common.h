@@ -2,8 +2,10 @@
 /*
  * Shared by the ranges_*_test.c selftests (LOL_SET_SYSCALL_RANGES, in-place
  * reflection, LOL_RESUME, single-step): a small guest, table builders, and
- * for monitor mode, raw syscall functions whose `syscall` instruction sits
- * at a known address plus a reflection upcall with its own stack.
+ * for monitor mode, raw syscall functions whose syscall instruction sits
+ * at a known address plus a reflection upcall with its own stack. The
+ * guest code, those functions and the upcall's entry are per arch, in
+ * lib/<arch>/ranges_arch.h.
  *
  * Include after "kselftest_harness.h" and "test_util.h". Everything here
  * is static: each test binary gets its own copy.
@@ -21,6 +23,7 @@
 
 #include "liblol.h"
 #include "guest.h"
+#include "processor.h"
 
 /* ---- a small guest -------------------------------------------------------- */
 
@@ -28,7 +31,7 @@
  * Guest layout (phys page: gva, prot):
  *   0: CODE_GVA  r-x   the stub under test
  *   1: DATA_GVA  rw-   data shared with the test
- *   2: STACK_GVA rw-   stack (rsp starts at its top)
+ *   2: STACK_GVA rw-   stack (the stack pointer starts at its top)
  *   3: spare (mapped by tests that need it)
  */
 #define RT_PHYS_PAGES	4
@@ -41,16 +44,21 @@
 #define PHYS_STACK	2
 #define PHYS_SPARE	3
 
-#define RT_LIMIT	0x00007ffffffff000ULL	/* LOL_USER_LIMIT */
-#define RFLAGS_TF	0x100ULL
-#define RFLAGS_DF	0x400ULL
-
-#ifndef AUDIT_ARCH_X86_64
-#define AUDIT_ARCH_X86_64	0xc000003eU
-#endif
+#define RT_LIMIT	LOL_USER_ADDR_LIMIT
 #ifndef SYS_USER_DISPATCH
 #define SYS_USER_DISPATCH	2	/* si_code of a dispatch SIGSYS */
 #endif
+
+/* Declares a label defined inside a LOL_GUEST_ASM() stub. */
+#define RT_DECL(l)							\
+	extern const unsigned char l[] __attribute__((visibility("hidden")))
+
+/*
+ * lib/<arch>/ranges_arch.h: the gp500 guest, getpid() at gp500_sc1, then
+ * syscall(500, its result) at gp500_sc2, then a trap; RT_SYSCALL_FN();
+ * struct rt_entry_regs and rt_upcall_entry.
+ */
+#include "ranges_arch.h"
 
 struct rt_vm {
 	struct lol_vm vm;
@@ -124,10 +132,14 @@ static inline void rt_vm_destroy(struct rt_vm *g)
 		lol_vm_destroy(&g->vm);
 }
 
-/* Loads len bytes of code at CODE_GVA (rest 0xcc) and resets registers. */
+/*
+ * Loads len bytes of code at CODE_GVA (the rest LOL_TRAP_FILL) and resets
+ * registers.
+ */
 static inline int rt_load(struct rt_vm *g, const void *code, size_t len)
 {
-	memset((char *)g->vm.phys + PHYS_CODE * g->page, 0xcc, g->page);
+	memset((char *)g->vm.phys + PHYS_CODE * g->page, LOL_TRAP_FILL,
+	       g->page);
 	if (lol_vm_load(&g->vm, PHYS_CODE * g->page, code, len))
 		return -1;
 	lol_vcpu_set_entry(&g->vcpu, g->as, CODE_GVA, STACK_GVA + g->page);
@@ -138,22 +150,6 @@ static inline int rt_load(struct rt_vm *g, const void *code, size_t len)
 #define RT_LOAD(g, stub)	rt_load(g, stub##_start, LOL_GUEST_SIZE(stub))
 /* Guest address of label `lbl` inside stub `stub` (both from the asm). */
 #define RT_GVA(stub, lbl)	(CODE_GVA + (__u64)((lbl) - stub##_start))
-/* Declares a label defined inside a LOL_GUEST_ASM() stub. */
-#define RT_DECL(l)							\
-	extern const unsigned char l[] __attribute__((visibility("hidden")))
-
-/* getpid(); rdi = its result; syscall(500, rdi); ud2 */
-LOL_GUEST_ASM(gp500,
-	"mov $39, %eax\n"
-	"gp500_sc1:\n\t"
-	"syscall\n\t"
-	"mov %rax, %rdi\n\t"
-	"mov $500, %eax\n"
-	"gp500_sc2:\n\t"
-	"syscall\n\t"
-	"ud2\n");
-RT_DECL(gp500_sc1);
-RT_DECL(gp500_sc2);
 
 static inline void *rt_data(struct rt_vm *g)
 {
@@ -181,11 +177,11 @@ static inline void rt_add(struct lol_syscall_ranges *t, __u64 start,
 	r->flags = rflags;
 }
 
-/* One syscall instruction (two bytes) at addr. */
+/* One syscall instruction (LOL_SYSCALL_INSN_LEN bytes) at addr. */
 static inline void rt_add1(struct lol_syscall_ranges *t, __u64 addr,
 			   __u32 action, __u32 rflags)
 {
-	rt_add(t, addr, addr + 2, action, rflags);
+	rt_add(t, addr, addr + LOL_SYSCALL_INSN_LEN, action, rflags);
 }
 
 static inline int rt_set(int vcpu, const struct lol_syscall_ranges *t)
@@ -203,48 +199,12 @@ static inline int rt_clear(int vcpu)
 
 /* ---- monitor mode: raw syscalls at known addresses ------------------------- */
 
-/*
- * RT_SYSCALL_FN(name) defines
- *	long name(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
- * which issues syscall nr with a0..a5 from one `syscall` instruction at
- * name##_insn, and returns rax unchanged (-errno on failure).
- */
-#define RT_SYSCALL_FN(name)						\
-	long name(long nr, long a0, long a1, long a2, long a3, long a4,	\
-		  long a5);						\
-	extern const char name##_insn[]					\
-		__attribute__((visibility("hidden")));			\
-	__asm__(".pushsection .text.rt_monitor, \"ax\", @progbits\n"	\
-		".balign 16\n"						\
-		".globl " #name "\n"					\
-		".type " #name ", @function\n"				\
-		#name ":\n\t"						\
-		"mov %rdi, %rax\n\t"					\
-		"mov %rsi, %rdi\n\t"					\
-		"mov %rdx, %rsi\n\t"					\
-		"mov %rcx, %rdx\n\t"					\
-		"mov %r8, %r10\n\t"					\
-		"mov %r9, %r8\n\t"					\
-		"mov 8(%rsp), %r9\n"					\
-		#name "_insn:\n\t"					\
-		"syscall\n\t"						\
-		"ret\n"							\
-		".size " #name ", . - " #name "\n"			\
-		".popsection\n")
-
+/* RT_SYSCALL_FN(name): lib/<arch>/ranges_arch.h. */
 #define RT_INSN(name)	((__u64)(uintptr_t)name##_insn)
 
 /* ---- monitor mode: the reflection upcall ----------------------------------- */
 
 #define RT_UPCALL_STACK	(256 * 1024)
-
-/*
- * What the upcall saw at its entry (before any C code ran): rsp, the
- * callee-saved registers and rflags.
- */
-struct rt_entry_regs {
-	__u64 rsp, rbx, rbp, r12, r13, r14, r15, rflags;
-};
 
 /*
  * The upcall's state. emulate() computes the syscall's result from the
@@ -264,7 +224,7 @@ struct rt_upcall {
 };
 
 static struct rt_upcall up;
-/* Both named by the asm below. */
+/* Both named by rt_upcall_entry's asm (lib/<arch>/ranges_arch.h). */
 static struct rt_entry_regs up_entry __attribute__((used));
 static char up_stack[RT_UPCALL_STACK] __attribute__((used, aligned(64)));
 
@@ -276,6 +236,7 @@ static inline bool rt_on_upcall_stack(const void *p)
 	       (const char *)p < up_stack + RT_UPCALL_STACK;
 }
 
+/* Records up_entry (struct rt_entry_regs), then jumps to rt_upcall_c(). */
 void rt_upcall_entry(void);
 
 static long rt_passthrough(struct lol_run *run)
@@ -307,24 +268,6 @@ void rt_upcall_c(void)
 	up.resume_errno = errno;
 	_exit(70);
 }
-
-__asm__(".pushsection .text.rt_monitor, \"ax\", @progbits\n"
-	".balign 16\n"
-	".globl rt_upcall_entry\n"
-	".type rt_upcall_entry, @function\n"
-	"rt_upcall_entry:\n\t"
-	"mov %rsp, up_entry+0(%rip)\n\t"
-	"mov %rbx, up_entry+8(%rip)\n\t"
-	"mov %rbp, up_entry+16(%rip)\n\t"
-	"mov %r12, up_entry+24(%rip)\n\t"
-	"mov %r13, up_entry+32(%rip)\n\t"
-	"mov %r14, up_entry+40(%rip)\n\t"
-	"mov %r15, up_entry+48(%rip)\n\t"
-	"pushfq\n\t"
-	"popq up_entry+56(%rip)\n\t"
-	"jmp rt_upcall_c\n"
-	".size rt_upcall_entry, . - rt_upcall_entry\n"
-	".popsection\n");
 
 /* Monitor table: flags LOL_RANGES_MONITOR, entry/stack when REFLECT used. */
 static inline void rt_monitor_table(struct lol_syscall_ranges *t, __u32 def)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -345,7 +346,12 @@ static const struct bad_op bad_ops[] = {
 	{ "addr at limit", MAP(0, PG, 0, R), true },
 	{ "end above limit", MAP(-PG, 2 * PG, 0, R), true },
 	{ "addr above limit", MAP(PG, PG, 0, R), true },
+#ifdef __x86_64__
 	{ "addr 1 << 47", MAP(1ULL << 47, PG, 0, R) },
+#else
+	/* The 48-bit limit holds also on hosts with 52-bit addresses. */
+	{ "addr 1 << 52", MAP(1ULL << 52, PG, 0, R) },
+#endif
 	{ "addr 1 << 56", MAP(1ULL << 56, PG, 0, R) },
 	{ "addr kernel", MAP(0xffffffff81000000ULL, PG, 0, R) },
 	{ "addr wraps", MAP(0xfffffffffffff000ULL, 2 * PG, 0, R) },
@@ -835,12 +841,12 @@ TEST_F(vcpu, resume)
 
 #define CODE_GVA	0x400000ULL
 
-/* getpid() with a marker in rdi: what runs if a bad field is let through. */
-LOL_GUEST_ASM(exit_stub,
-	"mov $39, %eax\n\t"
-	"mov $42, %edi\n\t"
-	"syscall\n\t"
-	"ud2\n");
+/*
+ * The guest is lib/'s lol_stub_syscall, which run_reset() makes a getpid()
+ * with 42 as its first argument: what runs if a bad field is let through.
+ */
+#define EXIT_NR		__NR_getpid
+#define EXIT_MARKER	42
 
 FIXTURE(run) {
 	struct lol_vm vm;
@@ -866,7 +872,7 @@ FIXTURE_SETUP(run)
 	ASSERT_EQ(0, lol_vm_add_vcpu(&self->vm, 0, &self->vcpu))
 		TH_LOG("lol_vm_add_vcpu: %s", strerror(errno));
 	ASSERT_EQ(0, lol_vm_new_as(&self->vm, &self->as_id));
-	ASSERT_EQ(0, LOL_VM_LOAD_ASM(&self->vm, 0, exit_stub));
+	ASSERT_EQ(0, LOL_VM_LOAD_ASM(&self->vm, 0, lol_stub_syscall));
 	ASSERT_EQ(0, lol_vm_map(&self->vm, self->as_id, CODE_GVA, 0,
 				page_size, LOL_PROT_READ | LOL_PROT_EXEC));
 	self->ready = true;
@@ -886,6 +892,8 @@ static void run_reset(FIXTURE_DATA(run) *self)
 
 	memset(run, 0, offsetof(struct lol_run, exit_reason));
 	lol_vcpu_set_entry(&self->vcpu, self->as_id, CODE_GVA, 0);
+	lol_nr(run) = EXIT_NR;
+	lol_arg0(run) = EXIT_MARKER;
 }
 
 /* Sets one byte of the run page at off to 1 and expects EINVAL. */
@@ -915,8 +923,8 @@ TEST_F(run, baseline)
 	ASSERT_EQ(0, lol_run(self->vcpu.fd)) TH_LOG("%s", strerror(errno));
 	ASSERT_EQ(LOL_EXIT_SYSCALL, self->vcpu.run->exit_reason)
 		TH_LOG(LOL_EXIT_FMT, LOL_EXIT_ARGS(self->vcpu.run));
-	EXPECT_EQ(39, self->vcpu.run->syscall.nr);
-	EXPECT_EQ(42, self->vcpu.run->syscall.args[0]);
+	EXPECT_EQ(EXIT_NR, self->vcpu.run->syscall.nr);
+	EXPECT_EQ(EXIT_MARKER, self->vcpu.run->syscall.args[0]);
 }
 
 TEST_F(run, padding_and_reserved)
@@ -958,6 +966,7 @@ TEST_F(run, flags)
 			  "flags SINGLESTEP without LOL_CAP_SINGLESTEP");
 }
 
+#ifdef __x86_64__
 TEST_F(run, rflags)
 {
 	/* Everything but CF PF AF ZF SF TF IF DF OF AC ID and bit 1. */
@@ -976,6 +985,36 @@ TEST_F(run, rflags)
 			  LOL_GUEST_RFLAGS | 1ULL << bad_bits[i], what);
 	}
 }
+#endif
+
+#ifdef __aarch64__
+TEST_F(run, pstate)
+{
+	/*
+	 * Everything but N Z C V (31..28), TCO (25), DIT (24), SSBS (12) and
+	 * BTYPE (11..10): the mode (3..0, EL1h and AArch32 among them), the
+	 * D A I F masks (9..6), IL (20), SS (21), PAN (22), UAO (23), and
+	 * RES0 bits.
+	 */
+	static const int bad_bits[] = {
+		0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 20, 21, 22, 23, 26, 27,
+		32, 63,
+	};
+	char what[64];
+	size_t i;
+
+	if (!self->ready)
+		SKIP(return, "LOL_CAP_RUN absent");
+
+	for (i = 0; i < ARRAY_SIZE(bad_bits); i++) {
+		snprintf(what, sizeof(what), "pstate bit %d", bad_bits[i]);
+		RUN_FIELD(self, regs.pstate, 1ULL << bad_bits[i], what);
+		/* Also next to the flags EL0 may set. */
+		RUN_FIELD(self, regs.pstate,
+			  0xf0000000ULL | 1ULL << bad_bits[i], what);
+	}
+}
+#endif
 
 TEST_F(run, kernel_addresses)
 {
@@ -991,9 +1030,13 @@ TEST_F(run, kernel_addresses)
 		SKIP(return, "LOL_CAP_RUN absent");
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+#ifdef __x86_64__
 		RUN_FIELD(self, regs.rip, bad[i], "rip");
 		RUN_FIELD(self, regs.fs_base, bad[i], "fs_base");
 		RUN_FIELD(self, regs.gs_base, bad[i], "gs_base");
+#else
+		RUN_FIELD(self, regs.pc, bad[i], "pc");
+#endif
 	}
 }
 

@@ -427,8 +427,13 @@ static void *tid_vcpu_fn(void *p)
 
 static int holder_fn(void *arg)
 {
+	/* pause(2) as a raw syscall; arm64 has only ppoll(2) for it. */
 	for (;;)
+#ifdef SYS_pause
 		syscall(SYS_pause);
+#else
+		syscall(SYS_ppoll, NULL, 0, NULL, NULL, 0);
+#endif
 	return 0;
 }
 

@@ -10,7 +10,8 @@
  *   1: G_DATA   rw-   counters and flags shared with the monitor
  *   2: G_DATA2  rw-   a second vcpu's counters
  *   3: G_SHARED rw-   the page the race tests unmap and protect
- *   4: G_STACK  rw-   stack (rsp starts at its top), filled with a pattern
+ *   4: G_STACK  rw-   stack (the stack pointer starts at its top), filled
+ *                     with a pattern
  *   5..:              pages the tests map at monitor addresses
  *   ballast (optional): BALLAST_MB of phys memory at G_BIG, touched by the
  *                     monitor, so that a leaked AS (which pins the phys
@@ -71,114 +72,15 @@
 #define MIRROR_FILL	0xa5
 
 
-/* ---- guest stubs ---- */
-
-/* for (;;) { (*rdi)++; r12++; } */
-LOL_GUEST_ASM(count_loop,
-	"1: incq (%rdi)\n\t"
-	"inc %r12\n\t"
-	"jmp 1b\n");
-
-LOL_GUEST_ASM(sys42,
-	"mov $42, %eax\n\t"
-	"syscall\n\t"
-	"ud2\n");
-
-/* rsi = *(rdi); syscall(2) */
-LOL_GUEST_ASM(load_stub,
-	"mov (%rdi), %rsi\n\t"
-	"mov $2, %eax\n\t"
-	"syscall\n\t"
-	"ud2\n");
-
-/* *(rdi) = rsi; syscall(3) */
-LOL_GUEST_ASM(store_stub,
-	"mov %rsi, (%rdi)\n\t"
-	"mov $3, %eax\n\t"
-	"syscall\n\t"
-	"ud2\n");
-
-LOL_GUEST_ASM(jump_stub, "jmp *%rdi\n");
-
 /*
- * Unmap race reader: rdi = shared page, rsi = own page, rdx = poison.
- * Loops reading *rdi; stores the last value at 8(rsi) and counts at
- * 0(rsi); a poison value (written only after the unmap returned) means a
- * stale TLB entry: syscall(0xbad).
+ * ---- guest stubs ----
+ *
+ * lib/<arch>/robust_arch.h: count_loop, sys42, load_stub, store_stub,
+ * jump_stub, go_then_syscall, syscall_loop (its count in
+ * syscall_loop_n(run)) and touch_loop; x86 also has race_read and
+ * race_write (robust_test is x86-only so far).
  */
-LOL_GUEST_ASM(race_read,
-	"1: mov (%rdi), %rax\n\t"
-	"cmp %rdx, %rax\n\t"
-	"je 2f\n\t"
-	"mov %rax, 8(%rsi)\n\t"
-	"incq (%rsi)\n\t"
-	"jmp 1b\n"
-	"2: mov %rax, 16(%rsi)\n\t"
-	"mov $0xbad, %eax\n\t"
-	"syscall\n\t"
-	"ud2\n");
-
-/* Protect race writer: for (;;) { (*rdi)++; (*rsi)++; } */
-LOL_GUEST_ASM(race_write,
-	"1: incq (%rdi)\n\t"
-	"incq (%rsi)\n\t"
-	"jmp 1b\n");
-
-/*
- * rbx syscalls(7, i) for i = 0 .. rbx-1; the monitor must answer 3i+1 for
- * even i and (i << 32) | i for odd i (which does not fit the ioctl's int
- * return). A wrong answer: syscall(998, i, got); done: syscall(999).
- */
-LOL_GUEST_ASM(syscall_loop,
-	"xor %r12d, %r12d\n"
-	"1: mov $7, %eax\n\t"
-	"mov %r12, %rdi\n\t"
-	"syscall\n\t"
-	"mov %r12, %rcx\n\t"
-	"shl $32, %rcx\n\t"
-	"or %r12, %rcx\n\t"
-	"test $1, %r12b\n\t"
-	"jnz 2f\n\t"
-	"lea 1(%r12,%r12,2), %rcx\n"
-	"2: cmp %rcx, %rax\n\t"
-	"jne 3f\n\t"
-	"inc %r12\n\t"
-	"cmp %rbx, %r12\n\t"
-	"jb 1b\n\t"
-	"mov $999, %eax\n\t"
-	"syscall\n\t"
-	"ud2\n"
-	"3: mov %rax, %rsi\n\t"
-	"mov %r12, %rdi\n\t"
-	"mov $998, %eax\n\t"
-	"syscall\n\t"
-	"ud2\n");
-
-/* (*rdi)++ until 8(rdi) != 0, then syscall(60) */
-LOL_GUEST_ASM(go_then_syscall,
-	"1: incq (%rdi)\n\t"
-	"cmpq $0, 8(%rdi)\n\t"
-	"je 1b\n\t"
-	"mov $60, %eax\n\t"
-	"syscall\n\t"
-	"ud2\n");
-
-/*
- * Writes one word per page from rdi up to rsi; syscall(5) at every MiB
- * boundary (rdi: the address reached), syscall(6) when done.
- */
-LOL_GUEST_ASM(touch_loop,
-	"1: movq $1, (%rdi)\n\t"
-	"add $4096, %rdi\n\t"
-	"test $0xfffff, %edi\n\t"
-	"jnz 2f\n\t"
-	"mov $5, %eax\n\t"
-	"syscall\n"
-	"2: cmp %rsi, %rdi\n\t"
-	"jb 1b\n\t"
-	"mov $6, %eax\n\t"
-	"syscall\n\t"
-	"ud2\n");
+#include "robust_arch.h"
 
 /* ---- small helpers ---- */
 
@@ -532,7 +434,7 @@ static inline __u64 rvm_load(struct rvm *r, size_t off,
 			     const unsigned char *start, size_t len)
 {
 	if (!off)
-		memset(r->vm.phys, 0xcc, r->page);
+		memset(r->vm.phys, LOL_TRAP_FILL, r->page);
 	memcpy((char *)r->vm.phys + off, start, len);
 	return G_CODE + off;
 }
@@ -554,11 +456,11 @@ static inline void rvm_entry(struct rvm *r, int i, __u64 rip)
 	ASSERT_EQ(0, rvm_init(r, n, sp))				\
 		TH_LOG("guest setup: %s: %s", (r)->err, strerror(errno))
 
-/* The guest rip is inside stub (loaded at base). */
+/* The guest pc is inside stub (loaded at base). */
 #define IN_STUB(rip, base, stub)					\
 	((rip) >= (base) && (rip) < (base) + LOL_GUEST_SIZE(stub))
 
-/* count_loop's memory counter c and r12 agree (exit between the incs). */
+/* count_loop's counters in memory (c) and in a register agree. */
 #define COUNT_CONSISTENT(c, r12)	((c) == (r12) || (c) == (r12) + 1)
 
 /* A fresh guest in this process runs and exits by syscall. */
@@ -678,7 +580,7 @@ static inline int run_syscall_loop(struct rvm *r, __u64 n)
 	__u64 expect = 0;
 
 	rvm_entry(r, 0, RVM_LOAD(r, 0, syscall_loop));
-	run->regs.rbx = n;
+	syscall_loop_n(run) = n;
 	for (;;) {
 		if (lol_run(r->vcpu[0].fd))
 			return 10;

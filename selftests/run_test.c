@@ -9,14 +9,16 @@
  *   0: CODE_GVA  r-x   the stub under test
  *   1: DATA_GVA  rw-   data the stub and the test share
  *   2: RO_GVA    r--   read-only data
- *   3: STACK_GVA rw-   stack (rsp starts at its top)
+ *   3: STACK_GVA rw-   stack (the stack pointer starts at its top)
  *   4: ALT_GVA   rw-   in a second AS only (isolation test)
  */
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
+#ifdef __x86_64__
 #include <sys/io.h>
+#endif
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -39,6 +41,19 @@
 #define PAT2		0x8877665544332211ULL
 
 /* ---- guest stubs ---------------------------------------------------------- */
+
+/*
+ * Per arch, under the same names: the stubs, where two_syscalls' first
+ * syscall and store's store sit (TWO_SC1_OFF, STORE_OFF), and the
+ * trap.vector of an undefined instruction and of a breakpoint. The x86
+ * only stubs (divide_by_zero, segbase, xmm) go with the x86-only tests;
+ * arm64/arm64_run_test checks arm64's registers, TLS and FP state.
+ */
+#ifdef __x86_64__
+#define TWO_SC1_OFF	5	/* mov $500, %eax */
+#define STORE_OFF	0
+#define VECTOR_UD	6	/* #UD */
+#define VECTOR_BP	3	/* #BP */
 
 /* syscall(rax = 500, rdi..r9 as set by the test), twice. */
 LOL_GUEST_ASM(two_syscalls,
@@ -112,6 +127,65 @@ LOL_GUEST_ASM(xmm,
 	"mov $6, %eax\n\t"
 	"syscall\n\t"
 	"ud2\n");
+#elif defined(__aarch64__)
+#define TWO_SC1_OFF	4	/* mov x8, #500 */
+#define STORE_OFF	4	/* mov x9, #1 */
+#define VECTOR_UD	LOL_ARM64_EC_UNKNOWN
+#define VECTOR_BP	LOL_ARM64_EC_BRK
+
+/* syscall(x8 = 500, x0..x5 as set by the test), then 501 with its result. */
+LOL_GUEST_ASM(two_syscalls,
+	"mov x8, #500\n\t"
+	"svc #0\n\t"
+	"mov x8, #501\n\t"
+	"svc #0\n\t"
+	"udf #0\n");
+
+/* *(x0) = x1; x2 = *(x0 + 8); syscall(1) */
+LOL_GUEST_ASM(store_load,
+	"str x1, [x0]\n\t"
+	"ldr x2, [x0, #8]\n\t"
+	"mov x8, #1\n\t"
+	"svc #0\n\t"
+	"udf #0\n");
+
+/* x1 = *(x0); syscall(2) */
+LOL_GUEST_ASM(load,
+	"ldr x1, [x0]\n\t"
+	"mov x8, #2\n\t"
+	"svc #0\n\t"
+	"udf #0\n");
+
+/* *(x0) = 1; syscall(3) */
+LOL_GUEST_ASM(store,
+	"mov x9, #1\n\t"
+	"str x9, [x0]\n\t"
+	"mov x8, #3\n\t"
+	"svc #0\n\t"
+	"udf #0\n");
+
+/* br x0: lib's lol_stub_jump; spinning: lol_stub_spin. */
+
+LOL_GUEST_ASM(undefined, "udf #0\n");
+
+LOL_GUEST_ASM(breakpoint, "brk #0\n\tudf #0\n");
+
+/* x1 pushed, bl/ret: the callee adds 1 on the stack; x0 = it, syscall(4) */
+LOL_GUEST_ASM(stack,
+	"str x1, [sp, #-16]!\n\t"
+	"bl 1f\n\t"
+	"ldr x0, [sp], #16\n\t"
+	"mov x8, #4\n\t"
+	"svc #0\n\t"
+	"udf #0\n"
+	"1:\n\t"
+	"ldr x9, [sp]\n\t"
+	"add x9, x9, #1\n\t"
+	"str x9, [sp]\n\t"
+	"ret\n");
+#else
+#error "run_test: no guest code for this arch"
+#endif
 
 /* ---- fixture -------------------------------------------------------------- */
 
@@ -171,7 +245,7 @@ FIXTURE_TEARDOWN(guest)
 
 /* Loads a stub at CODE_GVA and points the registers at it. */
 #define LOAD(stub) do {							\
-	memset(self->vm.phys, 0xcc, self->page);			\
+	memset(self->vm.phys, LOL_TRAP_FILL, self->page);		\
 	ASSERT_EQ(0, LOL_VM_LOAD_ASM(&self->vm, 0, stub));		\
 	lol_vcpu_set_entry(&self->vcpu, self->as_id, CODE_GVA,		\
 			   STACK_GVA + self->page);			\
@@ -207,6 +281,8 @@ static __u64 *phys_u64(FIXTURE_DATA(guest) *self, int page, size_t off)
 
 /* ---- syscall exits -------------------------------------------------------- */
 
+/* Every register by name: arm64/arm64_run_test's syscall_exact_regs there. */
+#ifdef __x86_64__
 TEST_F(guest, syscall_exit)
 {
 	struct lol_regs *r = &self->run->regs;
@@ -259,22 +335,29 @@ TEST_F(guest, syscall_exit)
 	EXPECT_EQ(0xabcdef, self->run->syscall.args[0]);
 	EXPECT_EQ(nr_exits + 2, self->run->nr_exits);
 }
+#endif
 
 /* Host syscall numbers mean nothing in the guest: none reaches the host. */
 TEST_F(guest, host_syscalls_are_exits)
 {
 	static const __u64 nrs[] = {
 		SYS_getpid, SYS_exit_group, SYS_exit, SYS_kill, SYS_mmap,
-		SYS_ioctl, SYS_rt_sigreturn, SYS_fork, 1000, ~0ULL,
+		SYS_ioctl, SYS_rt_sigreturn,
+#ifdef SYS_fork
+		SYS_fork,
+#else
+		SYS_clone,	/* arm64 has no fork(2) */
+#endif
+		1000, ~0ULL,
 	};
 	size_t i;
 
 	REQUIRE_RUN();
 	for (i = 0; i < ARRAY_SIZE(nrs); i++) {
 		LOAD(two_syscalls);
-		/* Skip the mov: start at the first syscall with rax set. */
-		lol_pc(self->run) = STUB_IP(5);
-		lol_ret(self->run) = nrs[i];
+		/* Skip the mov: start at the first syscall, number set. */
+		lol_pc(self->run) = STUB_IP(TWO_SC1_OFF);
+		lol_nr(self->run) = nrs[i];
 		lol_arg0(self->run) = SIGKILL;
 		EXPECT_EXIT(LOL_EXIT_SYSCALL);
 		EXPECT_EQ(nrs[i], self->run->syscall.nr);
@@ -339,7 +422,7 @@ TEST_F(guest, fault_write_read_only)
 	EXPECT_EQ(LOL_FAULT_WRITE, self->run->fault.access);
 	EXPECT_EQ(LOL_FAULT_PRESENT,
 		  self->run->fault.flags & LOL_FAULT_PRESENT);
-	EXPECT_EQ(STUB_IP(0), self->run->fault.ip);
+	EXPECT_EQ(STUB_IP(STORE_OFF), self->run->fault.ip);
 	EXPECT_EQ(0, *phys_u64(self, PHYS_RO, 0));
 
 	/* Make it writable: the store goes through. */
@@ -439,7 +522,7 @@ TEST_F(guest, trap_ud2)
 	REQUIRE_RUN();
 	LOAD(undefined);
 	EXPECT_EXIT(LOL_EXIT_TRAP);
-	EXPECT_EQ(6, self->run->trap.vector);
+	EXPECT_EQ(VECTOR_UD, self->run->trap.vector);
 	EXPECT_EQ(STUB_IP(0), self->run->trap.ip);
 	EXPECT_EQ(STUB_IP(0), lol_pc(self->run));
 }
@@ -449,9 +532,11 @@ TEST_F(guest, trap_int3)
 	REQUIRE_RUN();
 	LOAD(breakpoint);
 	EXPECT_EXIT(LOL_EXIT_TRAP);
-	EXPECT_EQ(3, self->run->trap.vector);
+	EXPECT_EQ(VECTOR_BP, self->run->trap.vector);
 }
 
+/* An integer division by zero does not trap on arm64. */
+#ifdef __x86_64__
 TEST_F(guest, trap_divide)
 {
 	REQUIRE_RUN();
@@ -461,6 +546,7 @@ TEST_F(guest, trap_divide)
 	/* xor, xor, mov: 2 + 2 + 5 bytes */
 	EXPECT_EQ(STUB_IP(9), self->run->trap.ip);
 }
+#endif
 
 /* A fault in one run does not leak into the next. */
 TEST_F(guest, trap_then_syscall)
@@ -475,6 +561,8 @@ TEST_F(guest, trap_then_syscall)
 
 /* ---- registers ------------------------------------------------------------- */
 
+/* x86's segment bases and flags; arm64_run_test has TPIDR_EL0 and NZCV. */
+#ifdef __x86_64__
 TEST_F(guest, fs_gs_base)
 {
 	static __thread volatile __u64 monitor_tls = PAT2;
@@ -517,6 +605,7 @@ TEST_F(guest, rflags)
 	EXPECT_EXIT(LOL_EXIT_SYSCALL);
 	EXPECT_EQ(0x200, lol_flags(self->run) & 0x200);
 }
+#endif
 
 /* ---- kicks, signals, immediate exit ---------------------------------------- */
 
@@ -699,7 +788,7 @@ TEST_F(guest, monitor_signal_state_kept)
 	EXPECT_EXIT(LOL_EXIT_FAULT);
 	LOAD(undefined);
 	EXPECT_EXIT(LOL_EXIT_TRAP);
-	EXPECT_EQ(6, self->run->trap.vector);
+	EXPECT_EQ(VECTOR_UD, self->run->trap.vector);
 
 	ASSERT_EQ(0, sigaction(SIGSEGV, NULL, &now));
 	EXPECT_TRUE(now.sa_handler == SIG_IGN);
@@ -783,6 +872,7 @@ TEST_F(guest, unknown_as)
 	EXPECT_ERRNO(ENOENT, lol_run(self->vcpu.fd));
 }
 
+#ifdef __x86_64__
 /* A thread with I/O port access would hand it to the guest. */
 TEST_F(guest, ioperm_refused)
 {
@@ -794,7 +884,7 @@ TEST_F(guest, ioperm_refused)
 	ASSERT_EQ(0, ioperm(0x80, 1, 0));
 }
 
-/* ---- FPU ------------------------------------------------------------------- */
+/* ---- FPU (x86; arm64_run_test's fpsimd_exact on arm64) ------------------- */
 
 #define XSAVE_XMM(n)	(160 + 16 * (n))
 #define XSAVE_HDR_BV	512		/* XSTATE_BV, low byte */
@@ -854,5 +944,6 @@ TEST_F(guest, fpu_state)
 	EXPECT_EQ(0, memcmp(buf + XSAVE_XMM(0), &(__u64){ PAT1 }, 8));
 	free(buf);
 }
+#endif
 
 TEST_HARNESS_MAIN

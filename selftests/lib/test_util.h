@@ -28,10 +28,11 @@
 #include "processor.h"
 
 /*
- * Guest addresses (AS ops, rip, fs/gs base, syscall ranges) stay below
- * the 47-bit user address limit, also on hosts with 5-level paging.
+ * Guest addresses (AS ops, the pc, x86's fs/gs base, syscall ranges) stay
+ * below the uapi's user address limit: 47 bits less a page on x86, also
+ * on hosts with 5-level paging; 48 bits on arm64.
  */
-#define LOL_TEST_USER_LIMIT	0x00007ffffffff000ULL
+#define LOL_TEST_USER_LIMIT	LOL_USER_ADDR_LIMIT
 
 /* "EINVAL" for EINVAL; "E<n>" for errnos without a name here. */
 const char *lol_errno_name(int err);

@@ -24,10 +24,14 @@
 
 #include "lol.h"
 
-/* The pstate bits EL0 may set itself; the mode is EL0t (0). */
-#define LOL_PSTATE_USER	(PSR_N_BIT | PSR_Z_BIT | PSR_C_BIT | PSR_V_BIT | \
-			 PSR_BTYPE_MASK | PSR_SSBS_BIT | PSR_DIT_BIT | \
-			 PSR_TCO_BIT)
+/*
+ * The pstate bits EL0 may set itself; the mode is EL0t (0). A u64: the
+ * PSR_* constants are unsigned int, and ~ of an unsigned int mask would
+ * let bits 63..32 of regs->pstate through lol_arch_check_regs().
+ */
+#define LOL_PSTATE_USER	((u64)(PSR_N_BIT | PSR_Z_BIT | PSR_C_BIT | \
+			       PSR_V_BIT | PSR_BTYPE_MASK | PSR_SSBS_BIT | \
+			       PSR_DIT_BIT | PSR_TCO_BIT))
 
 static void (*lol_check_and_switch_context)(struct mm_struct *mm);
 

@@ -16,24 +16,37 @@
 
 /*
  * Lvalues in struct lol_run: the program counter, the stack pointer, the
- * flags, the register a syscall's number goes in and its result comes
- * back in, and the first three syscall (and function) arguments.
+ * flags, the register a syscall's result comes back in, the one its
+ * number goes in (both rax here; x0 and x8 on arm64), and the first
+ * three syscall (and function) arguments.
  */
 #define lol_pc(run)		((run)->regs.rip)
 #define lol_sp(run)		((run)->regs.rsp)
 #define lol_flags(run)		((run)->regs.rflags)
 #define lol_ret(run)		((run)->regs.rax)
+#define lol_nr(run)		((run)->regs.rax)
 #define lol_arg0(run)		((run)->regs.rdi)
 #define lol_arg1(run)		((run)->regs.rsi)
 #define lol_arg2(run)		((run)->regs.rdx)
+
+/* The syscall instruction (syscall, 0f 05) is two bytes. */
+#define LOL_SYSCALL_INSN_LEN	2
+
+/*
+ * A byte whose repetition traps as an instruction (int3), to fill guest
+ * code pages around a stub with.
+ */
+#define LOL_TRAP_FILL		0xcc
 
 /*
  * The standard guest stubs (lib/<arch>/stubs.c): every port has them under
  * these names, so that a test that only needs a guest to spin or to go
  * somewhere loads the same stub on every arch (LOL_VM_LOAD_ASM() and
  * LOL_GUEST_SIZE() of guest.h take the name).
- *   lol_stub_spin  an endless loop, until a kick, a signal or a timeout
- *   lol_stub_jump  jumps to the address in lol_arg0()
+ *   lol_stub_spin     an endless loop, until a kick, a signal or a timeout
+ *   lol_stub_syscall  one syscall, number lol_nr(), arguments lol_arg0()..,
+ *                     then (if run again) an endless loop
+ *   lol_stub_jump     jumps to the address in lol_arg0()
  */
 #define LOL_GUEST_STUB(name)						\
 	extern const unsigned char name##_start[]			\
@@ -41,6 +54,7 @@
 	extern const unsigned char name##_end[]				\
 		__attribute__((visibility("hidden")))
 LOL_GUEST_STUB(lol_stub_spin);
+LOL_GUEST_STUB(lol_stub_syscall);
 LOL_GUEST_STUB(lol_stub_jump);
 
 /* AVX (and AVX-512) usable in user mode: the CPU has it and XCR0 enables it. */

@@ -6,6 +6,7 @@
 #include "guest.h"
 
 LOL_GUEST_ASM(lol_stub_spin, "1: jmp 1b\n");
+LOL_GUEST_ASM(lol_stub_syscall, "syscall\n1: jmp 1b\n");
 LOL_GUEST_ASM(lol_stub_jump, "jmp *%rdi\n");
 
 /*
@@ -14,5 +15,7 @@ LOL_GUEST_ASM(lol_stub_jump, "jmp *%rdi\n");
  */
 __asm__(".globl lol_stub_spin_start, lol_stub_spin_end\n\t"
 	".hidden lol_stub_spin_start, lol_stub_spin_end\n\t"
+	".globl lol_stub_syscall_start, lol_stub_syscall_end\n\t"
+	".hidden lol_stub_syscall_start, lol_stub_syscall_end\n\t"
 	".globl lol_stub_jump_start, lol_stub_jump_end\n\t"
 	".hidden lol_stub_jump_start, lol_stub_jump_end\n");
