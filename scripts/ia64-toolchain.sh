@@ -34,7 +34,7 @@ esac
 target=ia64-linux-gnu
 LOL_CACHE=${LOL_CACHE:-${HOME:-/root}/.cache/lol}
 jobs=${LOL_JOBS:-2}
-pkgs=(gcc-12-source "binutils-$target" libgmp-dev libmpfr-dev libmpc-dev
+pkgs=(gcc-12-source "binutils-$target" g++ libgmp-dev libmpfr-dev libmpc-dev
       flex bison xz-utils patch)
 
 pkgver() {
