@@ -27,6 +27,15 @@
 /* Value every emulated getpid returns; checked by the looping code. */
 #define BENCH_MAGIC_RET	0x10151015L
 
+/*
+ * bench_lol.c's guest code, which bench_lol_scale.c runs too: getpid in a
+ * loop, the monitor's answer checked like the baselines'.
+ */
+extern const unsigned char lb_getpid_loop_start[]
+	__attribute__((visibility("hidden")));
+extern const unsigned char lb_getpid_loop_end[]
+	__attribute__((visibility("hidden")));
+
 #define BENCH_MAX_RUNS	100
 
 enum bench_group {

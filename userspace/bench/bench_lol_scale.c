@@ -34,25 +34,6 @@
 #define LS_IDLE_GUESTS	1000
 #define LS_MAXG_PARAM	"/sys/module/lol/parameters/max_guests_per_user"
 
-/* getpid in a loop; the monitor's answer is checked like the baselines. */
-#if defined(__x86_64__)
-LOL_GUEST_ASM(ls_getpid_loop,
-	"1: mov $39, %eax\n\t"
-	"syscall\n\t"
-	"cmp $0x10151015, %rax\n\t"
-	"je 1b\n\t"
-	"ud2\n");
-#else
-LOL_GUEST_ASM(ls_getpid_loop,
-	"mov x9, #0x1015\n\t"
-	"movk x9, #0x1015, lsl #16\n"
-	"1: mov x8, #172\n\t"
-	"svc #0\n\t"
-	"cmp x0, x9\n\t"
-	"b.eq 1b\n\t"
-	"udf #0\n");
-#endif
-
 struct ls_guest {
 	struct lol_vm vm;
 	struct lol_vcpu vcpu;
@@ -94,8 +75,8 @@ static int ls_guest_up(struct bench_state *st, struct ls_guest *g)
 	g->up = true;
 	if (lol_vm_add_vcpu(&g->vm, 0, &g->vcpu))
 		return ls_fail(st, "vcpu");
-	if (lol_vm_load(&g->vm, 0, ls_getpid_loop_start,
-			LOL_GUEST_SIZE(ls_getpid_loop)) ||
+	if (lol_vm_load(&g->vm, 0, lb_getpid_loop_start,
+			LOL_GUEST_SIZE(lb_getpid_loop)) ||
 	    lol_vm_new_as(&g->vm, &as) ||
 	    lol_vm_map(&g->vm, as, LS_CODE, 0, 4096,
 		       LOL_PROT_READ | LOL_PROT_EXEC))
