@@ -24,6 +24,26 @@
 #include "liblol.h"
 #include "guest.h"
 #include "lol_compat.h"
+
+/*
+ * The standard guest stubs (lib/<arch>/stubs.c): every port has them under
+ * these names, so that a test that only needs a guest to spin or to go
+ * somewhere loads the same stub on every arch (LOL_VM_LOAD_ASM() and
+ * LOL_GUEST_SIZE() of guest.h take the name).
+ *   lol_stub_spin     an endless loop, until a kick, a signal or a timeout
+ *   lol_stub_syscall  one syscall, number lol_nr(), arguments lol_arg0()..,
+ *                     then (if run again) an endless loop
+ *   lol_stub_jump     jumps to the address in lol_arg0()
+ */
+#define LOL_GUEST_STUB(name)						\
+	extern const unsigned char name##_start[]			\
+		__attribute__((visibility("hidden")));			\
+	extern const unsigned char name##_end[]				\
+		__attribute__((visibility("hidden")))
+LOL_GUEST_STUB(lol_stub_spin);
+LOL_GUEST_STUB(lol_stub_syscall);
+LOL_GUEST_STUB(lol_stub_jump);
+
 /* lib/<arch>/: register accessors and CPU features of the guest's arch. */
 #include "processor.h"
 
