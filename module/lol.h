@@ -130,10 +130,15 @@ struct lol_vcpu {
 	struct lol_run *run;		/* the shared run page */
 	u32 id;
 
-	atomic_t running;		/* a thread is inside LOL_RUN */
+	/*
+	 * Held by a thread inside LOL_RUN (or an FPU ioctl), and once more
+	 * for each task_work the run queued on its own thread (run.c,
+	 * lol_run_work_add): no other thread runs the vcpu until they ran.
+	 */
+	atomic_t running;
 	atomic_t kick;			/* LOL_KICK pending */
-	atomic_t kick_queued;		/* kick_work is on a task */
-	struct callback_head kick_work;	/* wakes the task, see lol_vcpu_kick */
+	spinlock_t kick_lock;
+	struct hlist_head kicks;	/* queued struct lol_kick, run.c */
 	/* Valid while a thread is in guest mode on this vcpu. */
 	struct task_struct *task;
 	struct lol_as *as;
@@ -152,6 +157,8 @@ struct lol_vcpu {
 	bool blocked_changed;
 	unsigned long host_ign;		/* sync signals the monitor ignored */
 	struct callback_head fixup_work;
+	u64 resume_ax;			/* LOL_RESUME's, for resume_work */
+	struct callback_head resume_work;
 
 	struct lol_regs regs_in;	/* LOL_RUN's copy of run->regs */
 
@@ -178,6 +185,16 @@ static inline bool lol_any_set(const u64 *p, unsigned int n)
 	for (; n; p++, n--)
 		acc |= READ_ONCE(*p);
 	return acc;
+}
+
+/*
+ * Drops one hold on vcpu->running, after every write it covered (the run
+ * page, the vcpu's state): the next holder's cmpxchg sees them.
+ */
+static inline void lol_vcpu_unbusy(struct lol_vcpu *vcpu)
+{
+	smp_mb__before_atomic();	/* release: pairs with the cmpxchg */
+	atomic_dec(&vcpu->running);
 }
 
 static inline void lol_stat_inc(u64 *counter)
@@ -247,6 +264,10 @@ bool lol_vcpu_work_add(struct lol_vcpu *vcpu, struct task_struct *tsk,
 		       struct callback_head *work, task_work_func_t fn,
 		       enum task_work_notify_mode mode);
 void lol_vcpu_work_done(struct lol_vcpu *vcpu);
+/* one LOL_RUN queues on its own thread: holds vcpu->running too */
+bool lol_run_work_add(struct lol_vcpu *vcpu, struct callback_head *work,
+		      task_work_func_t fn);
+void lol_run_work_done(struct lol_vcpu *vcpu);
 void lol_read_regs(struct lol_regs *dst, const struct lol_regs *src);
 int lol_run_init(void);
 void lol_run_exit(void);

@@ -167,9 +167,20 @@ bool lol_monitor_syscall(struct lol_vcpu *vcpu, struct pt_regs *regs)
 	}
 }
 
+/* LOL_RESUME's return value when it does not fit the ioctl's int. */
+static void lol_resume_ax(struct callback_head *work)
+{
+	struct lol_vcpu *vcpu = container_of(work, struct lol_vcpu,
+					     resume_work);
+
+	lol_arch_set_guest_ax(vcpu, vcpu->resume_ax);
+	lol_vcpu_work_done(vcpu);
+}
+
 long lol_vcpu_resume(struct lol_vcpu *vcpu)
 {
 	struct lol_regs regs;
+	u64 ax;
 	int ret;
 
 	if (READ_ONCE(vcpu->mtask) != current || !vcpu->in_upcall)
@@ -183,5 +194,16 @@ long lol_vcpu_resume(struct lol_vcpu *vcpu)
 		return ret;
 	lol_arch_load_regs(current_pt_regs(), &regs);
 	vcpu->in_upcall = false;
-	return lol_return_ax(vcpu, lol_arch_ret_reg(&regs));
+	ax = lol_arch_ret_reg(&regs);
+	if (lol_arch_ax_fits_ioctl(ax))
+		return (s32)ax;
+	/*
+	 * Not LOL_RUN's fixup_work, which another thread running the vcpu
+	 * may have queued right now. Only this thread (vcpu->mtask) queues
+	 * resume_work, and it runs it before it is back in user mode.
+	 */
+	vcpu->resume_ax = ax;
+	lol_vcpu_work_add(vcpu, current, &vcpu->resume_work, lol_resume_ax,
+			  TWA_RESUME);
+	return 0;
 }

@@ -353,7 +353,8 @@ static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
 
 	WRITE_ONCE(run->exit_reason, reason);
 	run->nr_exits++;
-	atomic_set(&vcpu->running, 0);
+	/* Another thread may run it once this run's own task_works ran. */
+	lol_vcpu_unbusy(vcpu);
 
 	lol_as_put(as);
 	/* Deferred to task_work by the host: never the final free here. */
@@ -364,7 +365,8 @@ static void lol_guest_leave(struct lol_vcpu *vcpu, u32 reason, long ret)
  * Queue a per-vcpu task_work on @tsk. The work holds a vcpu reference and
  * one on the module whose code it runs: it may run after every fd is
  * closed. It ends with lol_vcpu_work_done(). False when @tsk is exiting
- * (nothing queued, nothing held).
+ * (nothing queued, nothing held). A callback_head is on one task's list
+ * at a time: each kind of work says why it cannot be queued twice.
  */
 bool lol_vcpu_work_add(struct lol_vcpu *vcpu, struct task_struct *tsk,
 		       struct callback_head *work, task_work_func_t fn,
@@ -387,18 +389,46 @@ void lol_vcpu_work_done(struct lol_vcpu *vcpu)
 	module_put(THIS_MODULE);
 }
 
+/*
+ * A task_work that LOL_RUN queues on its own thread, to run on the way to
+ * guest user mode (the guest's 64-bit rax, arm64's single-step). The
+ * thread may leave guest mode on that way out, before the work ran (a
+ * kick during the entry: get_signal() runs lol's hook first), so the
+ * work holds vcpu->running as well: otherwise another thread could run
+ * the vcpu at once and queue the same callback_head on its own list
+ * while it is still on this one, and works queued behind it would be
+ * lost. Only the running thread queues these, and it runs them before it
+ * reaches user mode again, so it never finds its own vcpu busy.
+ */
+bool lol_run_work_add(struct lol_vcpu *vcpu, struct callback_head *work,
+		      task_work_func_t fn)
+{
+	atomic_inc(&vcpu->running);
+	if (lol_vcpu_work_add(vcpu, current, work, fn, TWA_RESUME))
+		return true;
+	atomic_dec(&vcpu->running);
+	return false;
+}
+
+void lol_run_work_done(struct lol_vcpu *vcpu)
+{
+	lol_vcpu_unbusy(vcpu);
+	lol_vcpu_work_done(vcpu);
+}
+
 static void lol_fixup_ax(struct callback_head *work)
 {
 	struct lol_vcpu *vcpu = container_of(work, struct lol_vcpu, fixup_work);
 
 	/* Unless the thread already left guest mode (lol_guest_leave). */
 	lol_fixup_apply(vcpu);
-	lol_vcpu_work_done(vcpu);
+	lol_run_work_done(vcpu);
 }
 
 /*
- * Return @ax to user mode from LOL_RUN or LOL_RESUME, whose handlers have
- * already loaded the rest of the registers.
+ * Return @ax to guest user mode from LOL_RUN, whose handler has already
+ * loaded the rest of the registers. The ioctl returns an int: a value
+ * that does not fit is written by a task_work.
  */
 long lol_return_ax(struct lol_vcpu *vcpu, u64 ax)
 {
@@ -407,8 +437,7 @@ long lol_return_ax(struct lol_vcpu *vcpu, u64 ax)
 	vcpu->fixup_ax_val = ax;
 	WRITE_ONCE(vcpu->fixup_armed, true);
 	/* Exiting: rax no longer matters. */
-	if (!lol_vcpu_work_add(vcpu, current, &vcpu->fixup_work, lol_fixup_ax,
-			       TWA_RESUME))
+	if (!lol_run_work_add(vcpu, &vcpu->fixup_work, lol_fixup_ax))
 		WRITE_ONCE(vcpu->fixup_armed, false);
 	return 0;
 }
@@ -507,17 +536,35 @@ long lol_vcpu_run(struct lol_vcpu *vcpu)
 	return lol_return_ax(vcpu, lol_arch_ret_reg(regs));
 
 out_idle:
-	atomic_set(&vcpu->running, 0);
+	lol_vcpu_unbusy(vcpu);
 	if (ret == -EINVAL)
 		lol_nl_bad_input(vcpu->guest, vcpu, LOL_RUN, ret);
 	return ret;
 }
 
+/*
+ * A kick's task_work, one per kicked thread at a time (vcpu->kicks). Not
+ * one per vcpu: the thread in guest mode may change between two kicks
+ * (another thread runs the vcpu next) while the work of the first is
+ * still queued on the thread before, and the second thread must be
+ * kicked too.
+ */
+struct lol_kick {
+	struct callback_head work;
+	struct hlist_node node;		/* vcpu->kicks, under kick_lock */
+	struct lol_vcpu *vcpu;
+	struct task_struct *task;	/* compared only */
+};
+
 static void lol_kick_done(struct callback_head *work)
 {
-	struct lol_vcpu *vcpu = container_of(work, struct lol_vcpu, kick_work);
+	struct lol_kick *k = container_of(work, struct lol_kick, work);
+	struct lol_vcpu *vcpu = k->vcpu;
 
-	atomic_set(&vcpu->kick_queued, 0);
+	spin_lock(&vcpu->kick_lock);
+	hlist_del(&k->node);
+	spin_unlock(&vcpu->kick_lock);
+	kfree(k);
 	lol_vcpu_work_done(vcpu);
 }
 
@@ -528,25 +575,46 @@ static void lol_kick_done(struct callback_head *work)
  * guest blocked in a NATIVE read) or IPIs it when it runs. The blocked
  * syscall then returns -ERESTARTSYS; get_signal() sees the pending kick
  * and leaves the guest with the syscall set up to restart, as for a host
- * signal. The work itself does nothing but drop its references; one is
- * queued at a time.
+ * signal. The work itself does nothing but drop its references. A thread
+ * with a kick's work still queued is not given another: it runs the work
+ * (and so leaves guest mode) before it can enter guest mode again.
  */
 int lol_vcpu_kick(struct lol_vcpu *vcpu)
 {
+	struct lol_kick *k, *new;
 	struct task_struct *tsk;
 
 	atomic64_inc(&vcpu->stats.kicks);
 	atomic_set(&vcpu->kick, 1);
 	/* Pairs with the barrier in lol_vcpu_run(). */
 	smp_mb();
+	/* Nobody in guest mode: the next entry sees the kick. */
+	if (!READ_ONCE(vcpu->task))
+		return 0;
+	new = kmalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return -ENOMEM;
+	spin_lock(&vcpu->kick_lock);
 	rcu_read_lock();
 	tsk = READ_ONCE(vcpu->task);
 	/* Exiting: it leaves guest mode on its own. */
-	if (tsk && tsk != current && !atomic_xchg(&vcpu->kick_queued, 1) &&
-	    !lol_vcpu_work_add(vcpu, tsk, &vcpu->kick_work, lol_kick_done,
-			       TWA_SIGNAL))
-		atomic_set(&vcpu->kick_queued, 0);
+	if (!tsk || tsk == current)
+		goto out;
+	hlist_for_each_entry(k, &vcpu->kicks, node)
+		if (k->task == tsk)
+			goto out;
+	new->vcpu = vcpu;
+	new->task = tsk;
+	if (lol_vcpu_work_add(vcpu, tsk, &new->work, lol_kick_done,
+			      TWA_SIGNAL)) {
+		/* lol_kick_done() waits for kick_lock to unlink it. */
+		hlist_add_head(&new->node, &vcpu->kicks);
+		new = NULL;
+	}
+out:
 	rcu_read_unlock();
+	spin_unlock(&vcpu->kick_lock);
+	kfree(new);
 	return 0;
 }
 

@@ -101,7 +101,7 @@ static long lol_vcpu_enable_cap(struct lol_vcpu *vcpu,
 	if (atomic_cmpxchg(&vcpu->running, 0, 1))
 		return -EBUSY;
 	ret = lol_arch_set_fptrap(vcpu, ec.args[0]);
-	atomic_set(&vcpu->running, 0);
+	lol_vcpu_unbusy(vcpu);
 	return ret;
 }
 
@@ -139,7 +139,7 @@ static long lol_vcpu_do_ioctl(struct lol_vcpu *vcpu, unsigned int cmd,
 			ret = lol_arch_get_fpu(vcpu, u64_to_user_ptr(fpu.addr));
 		else
 			ret = lol_arch_set_fpu(vcpu, u64_to_user_ptr(fpu.addr));
-		atomic_set(&vcpu->running, 0);
+		lol_vcpu_unbusy(vcpu);
 		return ret;
 	}
 	case LOL_ENABLE_CAP:
@@ -220,6 +220,8 @@ int lol_vcpu_create(struct lol_guest *guest, unsigned long id)
 	if (!vcpu)
 		return -ENOMEM;
 	kref_init(&vcpu->ref);
+	spin_lock_init(&vcpu->kick_lock);
+	INIT_HLIST_HEAD(&vcpu->kicks);
 	vcpu->id = id;
 	vcpu->stats.created_ticks = lol_arch_clock();
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);

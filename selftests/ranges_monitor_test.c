@@ -1584,4 +1584,138 @@ TEST_F(mon, monitor_table_while_running_guest)
 	EXPECT_EQ(1, up.count);
 }
 
+/*
+ * LOL_RESUME while other threads run the same vcpu in guest mode, with
+ * kicks. Both give back a 64-bit value that the ioctl's int cannot carry
+ * through a task_work; they once shared the vcpu's one callback_head,
+ * and a thread preempted on its way out of LOL_RESUME still had it
+ * queued when another queued it again: works behind it were lost with
+ * their references, or ran twice (a use-after-free; found by lol-fuzz).
+ *
+ * The threads share one run page, so the monitor's LOL_RESUME may load a
+ * guest exit's registers and the monitor dies of it: the scenario runs
+ * in children, again and again, and only the kernel side is judged --
+ * no splat, and no reference left once they are gone.
+ */
+#define RACE_RET	0x5a5a5a5a00001234L
+#define RACE_RUNNERS	3
+
+/* for (;;) { if (rax != r12) { (*rdi)++; rax = r12; } syscall(rax); } */
+LOL_GUEST_ASM(gret_check,
+	"1: cmp %r12, %rax\n\t"
+	"jne 2f\n\t"
+	"syscall\n\t"
+	"jmp 1b\n"
+	"2: incq (%rdi)\n\t"
+	"mov %r12, %rax\n\t"
+	"jmp 1b\n");
+
+static long emulate_race(struct lol_run *run)
+{
+	/* The monitor's own registers, in case a guest exit wrote its own. */
+	run->regs = up.last_regs;
+	return run->syscall.nr == 1002 ? RACE_RET : -ENOSYS;
+}
+
+struct race_thread {
+	int fd;
+	bool kicker;
+};
+
+static void *race_fn(void *p)
+{
+	struct race_thread *rt = p;
+
+	for (;;)
+		ioctl(rt->fd, rt->kicker ? LOL_KICK : LOL_RUN, 0);
+	return NULL;
+}
+
+static long long race_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static long read_refcnt(void)
+{
+	char buf[32] = "";
+	int fd = open("/sys/module/lol/refcnt", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, buf, sizeof(buf) - 1) <= 0)
+		buf[0] = 0;
+	close(fd);
+	return buf[0] ? atol(buf) : -1;
+}
+
+/* A forked child: the race for ms, then exit_group with the guests in. */
+static void race_child(volatile long *calls, int ms)
+{
+	struct race_thread rt[RACE_RUNNERS + 1];
+	struct rt_vm g;
+	pthread_t t;
+	long long end;
+	int i;
+
+	alarm(20);
+	if (rt_vm_create(&g) || set_std(&g, LOL_RANGE_NATIVE, emulate_race) ||
+	    RT_LOAD(&g, gret_check))
+		_exit(2);
+	g.run->regs.rax = RACE_RET;
+	g.run->regs.r12 = RACE_RET;
+	g.run->regs.rdi = DATA_GVA;
+	for (i = 0; i <= RACE_RUNNERS; i++) {
+		rt[i].fd = g.vcpu.fd;
+		rt[i].kicker = i == RACE_RUNNERS;
+		if (pthread_create(&t, NULL, race_fn, &rt[i]))
+			_exit(3);
+	}
+	end = race_ms() + ms;
+	while (race_ms() < end) {
+		R(1002, 0);
+		__atomic_add_fetch(calls, 1, __ATOMIC_RELAXED);
+	}
+	_exit(0);
+}
+
+TEST_F_TIMEOUT(mon, resume_while_others_run, 60)
+{
+	volatile long *calls;
+	int children = 0, segv = 0, status;
+	long long end;
+	long base;
+
+	REQUIRE();
+	calls = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, calls);
+	base = read_refcnt();
+	end = race_ms() + 4000;
+	while (race_ms() < end) {
+		pid_t pid = fork();
+
+		ASSERT_LE(0, pid);
+		if (pid == 0)
+			race_child(calls, 500);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		children++;
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) {
+			segv++;
+			continue;
+		}
+		ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+			TH_LOG("child: status %#x", status);
+	}
+	TH_LOG("%d children (%d died of a guest's registers), %ld reflected "
+	       "calls", children, segv, *calls);
+	EXPECT_LT(0, *calls);
+	/* Only the fixture's fds hold the module: no work left behind. */
+	EXPECT_EQ(base, read_refcnt());
+	munmap((void *)calls, getpagesize());
+}
+
 TEST_HARNESS_MAIN

@@ -947,4 +947,149 @@ TEST_F_TIMEOUT(env, memcg_charged, 90)
 	EXPECT_REFCNT(self->base);
 }
 
+/* ============================================================================
+ * 12. One vcpu, two threads racing LOL_RUN on it, and kicks
+ * ==========================================================================*/
+
+/* Does not fit the ioctl's int return: every entry needs its fixup. */
+#define RACE_RET	0x5a5a5a5a00001234ULL
+/* More threads than CPUs: some are preempted inside the windows. */
+#define RACERS		4
+
+struct racer {
+	int fd;
+	int cpu;
+	const int *stop;
+	struct lol_run *run;
+	long runs, busy, intr, odd;
+	long odd_ret;
+	int odd_err;
+	__u32 odd_reason;
+};
+
+static void *racer_fn(void *p)
+{
+	struct racer *rc = p;
+
+	pin_to(0, rc->cpu);
+	while (!LOAD_ACQ(rc->stop)) {
+		long ret = ioctl(rc->fd, LOL_RUN, 0);
+		__u32 reason = LOAD_ACQ(&rc->run->exit_reason);
+
+		if (ret == -1 && errno == EBUSY) {
+			rc->busy++;
+			continue;
+		}
+		if (ret == -1 && errno == EINTR) {
+			rc->intr++;
+			continue;
+		}
+		/* Any thread's exit: a syscall, a kick, or an interruption. */
+		if (ret == 0 && (reason == LOL_EXIT_SYSCALL ||
+				 reason == LOL_EXIT_KICK ||
+				 reason == LOL_EXIT_INTR)) {
+			rc->runs++;
+			continue;
+		}
+		rc->odd++;
+		rc->odd_ret = ret;
+		rc->odd_err = ret == -1 ? errno : 0;
+		rc->odd_reason = reason;
+	}
+	return NULL;
+}
+
+static void *kicker_fn(void *p)
+{
+	struct racer *rc = p;
+
+	while (!LOAD_ACQ(rc->stop))
+		ioctl(rc->fd, LOL_KICK, 0);
+	return NULL;
+}
+
+/*
+ * A thread may leave guest mode on its way out of LOL_RUN (a kick that
+ * came during the entry), before the task_work that writes the guest's
+ * 64-bit return register has run; another thread may then run the same
+ * vcpu at once. The fuzzer found that both queued the vcpu's one
+ * callback on their own task_work lists: a kick's work fell off one
+ * list, and its vcpu and module references leaked. Every entry here
+ * needs that fixup (RACE_RET), and a kicker keeps the exits coming: the
+ * guest must always see its value, LOL_RUN must never return it, and
+ * nothing may stay referenced or stuck (a lost kick work leaves kicks
+ * disabled for the vcpu).
+ */
+TEST_F_TIMEOUT(env, shared_vcpu_run_race, 60)
+{
+	struct racer rc[RACERS + 1] = { 0 };
+	pthread_t t[RACERS + 1];
+	struct runner rn;
+	struct lol_run *run;
+	int cpus[2], ncpus, stop = 0, i;
+	volatile __u64 *bad, *spin;
+	long long end;
+	struct rvm r;
+
+	REQUIRE_RUN();
+	RVM_INIT(&r, 1, NULL);
+	run = r.vcpu[0].run;
+	rvm_entry(&r, 0, RVM_LOAD(&r, 0, ret_check));
+	ret_check_set(run, RACE_RET, G_DATA);
+	bad = pu64(&r, P_DATA, 0);
+	*bad = 0;
+
+	ncpus = cpu_list(cpus, 2);
+	for (i = 0; i <= RACERS; i++) {
+		rc[i].fd = r.vcpu[0].fd;
+		rc[i].run = run;
+		rc[i].stop = &stop;
+		rc[i].cpu = ncpus > 0 ? cpus[i % ncpus] : -1;
+		ASSERT_EQ(0, pthread_create(&t[i], NULL,
+					    i < RACERS ? racer_fn : kicker_fn,
+					    &rc[i]));
+	}
+	end = now_ms() + 3000;
+	while (now_ms() < end)
+		usleep(10000);
+	STORE_REL(&stop, 1);
+	/* The guest exits on every syscall: the racers see stop soon. */
+	for (i = 0; i <= RACERS; i++) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 10;
+		ASSERT_EQ(0, pthread_timedjoin_np(t[i], NULL, &ts))
+			TH_LOG("thread %d never came back", i);
+	}
+	for (i = 0; i < RACERS; i++) {
+		TH_LOG("racer %d: %ld exits, %ld EBUSY, %ld EINTR", i,
+		       rc[i].runs, rc[i].busy, rc[i].intr);
+		EXPECT_LT(0, rc[i].runs) TH_LOG("racer %d never ran", i);
+		EXPECT_EQ(0, rc[i].odd)
+			TH_LOG("racer %d: LOL_RUN gave %ld (%s), exit %u", i,
+			       rc[i].odd_ret, lol_errno_name(rc[i].odd_err),
+			       rc[i].odd_reason);
+	}
+	EXPECT_EQ(0, *bad)
+		TH_LOG("the guest saw another return value %llu times",
+		       (unsigned long long)*bad);
+
+	/* Kicks still work: one brings a spinning guest out. */
+	rvm_entry(&r, 0, RVM_LOAD(&r, 0, count_loop));
+	spin = pu64(&r, P_DATA2, 0);
+	*spin = 0;
+	lol_arg0(run) = G_DATA2;
+	ASSERT_EQ(0, runner_start(&rn, &r, 0, -1));
+	EXPECT_TRUE(WAIT_UNTIL(*spin > 0, 10000)) TH_LOG("the guest never ran");
+	EXPECT_TRUE(runner_kick_out(&rn, 5000))
+		TH_LOG("LOL_KICK no longer brings the vcpu out");
+	EXPECT_EQ(0, rn.ret);
+	EXPECT_EQ(LOL_EXIT_KICK, rn.reason);
+
+	rvm_destroy(&r);
+	EXPECT_REFCNT(self->base);
+	EXPECT_SHMEM(self->shmem);
+}
+
 TEST_HARNESS_MAIN

@@ -140,14 +140,13 @@ static void lol_step_on(struct callback_head *work)
 	/* Unless the thread left guest mode meanwhile (signal, kick). */
 	if (READ_ONCE(vcpu->task) == current)
 		set_thread_flag(TIF_SINGLESTEP);
-	lol_vcpu_work_done(vcpu);
+	lol_run_work_done(vcpu);
 }
 
 static void lol_step_arm(struct lol_vcpu *vcpu)
 {
 	/* Not queued: the thread is exiting, and the step does not matter. */
-	lol_vcpu_work_add(vcpu, current, &vcpu->arch.step_work, lol_step_on,
-			  TWA_RESUME);
+	lol_run_work_add(vcpu, &vcpu->arch.step_work, lol_step_on);
 }
 
 /*
