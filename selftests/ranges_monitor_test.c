@@ -1600,16 +1600,6 @@ TEST_F(mon, monitor_table_while_running_guest)
 #define RACE_RET	0x5a5a5a5a00001234L
 #define RACE_RUNNERS	3
 
-/* for (;;) { if (rax != r12) { (*rdi)++; rax = r12; } syscall(rax); } */
-LOL_GUEST_ASM(gret_check,
-	"1: cmp %r12, %rax\n\t"
-	"jne 2f\n\t"
-	"syscall\n\t"
-	"jmp 1b\n"
-	"2: incq (%rdi)\n\t"
-	"mov %r12, %rax\n\t"
-	"jmp 1b\n");
-
 static long emulate_race(struct lol_run *run)
 {
 	/* The monitor's own registers, in case a guest exit wrote its own. */
@@ -1663,11 +1653,9 @@ static void race_child(volatile long *calls, int ms)
 
 	alarm(20);
 	if (rt_vm_create(&g) || set_std(&g, LOL_RANGE_NATIVE, emulate_race) ||
-	    RT_LOAD(&g, gret_check))
+	    RT_LOAD(&g, lol_stub_ret_check))
 		_exit(2);
-	g.run->regs.rax = RACE_RET;
-	g.run->regs.r12 = RACE_RET;
-	g.run->regs.rdi = DATA_GVA;
+	lol_stub_ret_check_set(g.run, RACE_RET, DATA_GVA);
 	for (i = 0; i <= RACE_RUNNERS; i++) {
 		rt[i].fd = g.vcpu.fd;
 		rt[i].kicker = i == RACE_RUNNERS;

@@ -1034,8 +1034,8 @@ TEST_F_TIMEOUT(env, shared_vcpu_run_race, 60)
 	REQUIRE_RUN();
 	RVM_INIT(&r, 1, NULL);
 	run = r.vcpu[0].run;
-	rvm_entry(&r, 0, RVM_LOAD(&r, 0, ret_check));
-	ret_check_set(run, RACE_RET, G_DATA);
+	rvm_entry(&r, 0, RVM_LOAD(&r, 0, lol_stub_ret_check));
+	lol_stub_ret_check_set(run, RACE_RET, G_DATA);
 	bad = pu64(&r, P_DATA, 0);
 	*bad = 0;
 

@@ -34,6 +34,13 @@
  *   lol_stub_syscall  one syscall, number lol_nr(), arguments lol_arg0()..,
  *                     then (if run again) an endless loop
  *   lol_stub_jump     jumps to the address in lol_arg0()
+ *   lol_stub_ret_check  for (;;) { if (ret != keep) { (*counter)++;
+ *                     ret = keep; } syscall with ret unchanged }: set up
+ *                     with lol_stub_ret_check_set(run, value, counter);
+ *                     every exit saves ret == keep == value to the run
+ *                     page, so threads racing LOL_RUN on one vcpu re-enter
+ *                     it as set, and only a return value lol lost or gave
+ *                     to the wrong thread counts
  */
 #define LOL_GUEST_STUB(name)						\
 	extern const unsigned char name##_start[]			\
@@ -43,6 +50,7 @@
 LOL_GUEST_STUB(lol_stub_spin);
 LOL_GUEST_STUB(lol_stub_syscall);
 LOL_GUEST_STUB(lol_stub_jump);
+LOL_GUEST_STUB(lol_stub_ret_check);
 
 /* lib/<arch>/: register accessors and CPU features of the guest's arch. */
 #include "processor.h"

@@ -25,6 +25,14 @@
 #define lol_arg1(run)		((run)->regs.x[1])
 #define lol_arg2(run)		((run)->regs.x[2])
 
+/* lol_stub_ret_check (test_util.h): value in x0 and x19, counter x1, nr 7. */
+#define lol_stub_ret_check_set(run, val, counter) do {			\
+	(run)->regs.x[0] = (val);					\
+	(run)->regs.x[19] = (val);					\
+	(run)->regs.x[1] = (counter);					\
+	(run)->regs.x[8] = 7;						\
+} while (0)
+
 /* The syscall instruction (svc #0) is four bytes. */
 #define LOL_SYSCALL_INSN_LEN	4
 

@@ -102,29 +102,4 @@ LOL_GUEST_ASM(touch_loop,
 
 #define syscall_loop_n(run)	((run)->regs.x[19])
 
-/*
- * for (;;) { if (x0 != x19) { (*x1)++; x0 = x19; } syscall(7, x0); }
- * A reflected syscall leaves x0 as it was, so every exit saves x0 == x19
- * to the run page: threads that race LOL_RUN on one vcpu re-enter it as
- * it was set, and only a return value lol lost or put on the wrong
- * thread shows as a count.
- */
-LOL_GUEST_ASM(ret_check,
-	"1: cmp x0, x19\n\t"
-	"b.ne 2f\n\t"
-	"svc #0\n\t"
-	"b 1b\n"
-	"2: ldr x9, [x1]\n\t"
-	"add x9, x9, #1\n\t"
-	"str x9, [x1]\n\t"
-	"mov x0, x19\n\t"
-	"b 1b\n");
-
-#define ret_check_set(run, val, counter) do {				\
-	(run)->regs.x[0] = (val);					\
-	(run)->regs.x[19] = (val);					\
-	(run)->regs.x[1] = (counter);					\
-	(run)->regs.x[8] = 7;						\
-} while (0)
-
 #endif

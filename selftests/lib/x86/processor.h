@@ -29,6 +29,13 @@
 #define lol_arg1(run)		((run)->regs.rsi)
 #define lol_arg2(run)		((run)->regs.rdx)
 
+/* lol_stub_ret_check (test_util.h): value in rax and r12, counter rdi. */
+#define lol_stub_ret_check_set(run, val, counter) do {			\
+	(run)->regs.rax = (val);					\
+	(run)->regs.r12 = (val);					\
+	(run)->regs.rdi = (counter);					\
+} while (0)
+
 /* The syscall instruction (syscall, 0f 05) is two bytes. */
 #define LOL_SYSCALL_INSN_LEN	2
 

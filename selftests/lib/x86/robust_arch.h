@@ -117,26 +117,4 @@ LOL_GUEST_ASM(touch_loop,
 
 #define syscall_loop_n(run)	((run)->regs.rbx)
 
-/*
- * for (;;) { if (rax != r12) { (*rdi)++; rax = r12; } syscall(rax); }
- * A reflected syscall leaves its number in rax, so every exit saves
- * rax == r12 to the run page: threads that race LOL_RUN on one vcpu
- * re-enter it as it was set, and only a return value lol lost or put on
- * the wrong thread shows as a count.
- */
-LOL_GUEST_ASM(ret_check,
-	"1: cmp %r12, %rax\n\t"
-	"jne 2f\n\t"
-	"syscall\n\t"
-	"jmp 1b\n"
-	"2: incq (%rdi)\n\t"
-	"mov %r12, %rax\n\t"
-	"jmp 1b\n");
-
-#define ret_check_set(run, val, counter) do {				\
-	(run)->regs.rax = (val);					\
-	(run)->regs.r12 = (val);					\
-	(run)->regs.rdi = (counter);					\
-} while (0)
-
 #endif
