@@ -11,8 +11,9 @@
  *
  * Also: PTRACE under a real tracer, reflection under a timer signal storm,
  * signals during the upcall, the same program under Syscall User Dispatch
- * and under lol reflection, and what happens to bindings at thread exit,
- * table removal, fork and exec.
+ * and under lol reflection, what happens to bindings at thread exit,
+ * table removal, fork and exec, and LOL_RESUME while other threads run
+ * the same vcpu.
  */
 #include <fcntl.h>
 #include <pthread.h>

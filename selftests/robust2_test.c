@@ -6,7 +6,8 @@
  * clear_child_tid, the robust futex list, sigaltstack) that must never be
  * used in the guest AS, also when the thread dies in guest mode; every fd
  * closed while a vcpu runs; 100,000 syscall exits without memory growth;
- * guest memory charged to the monitor's memory cgroup. Part 1 is
+ * guest memory charged to the monitor's memory cgroup; threads racing
+ * LOL_RUN on one vcpu, with kicks. Part 1 is
  * robust_test.c; the helpers are in robust_common.h.
  *
  * Everything needs LOL_CAP_RUN and is SKIPped without it; every wait is
