@@ -1622,34 +1622,13 @@ static void *race_fn(void *p)
 	return NULL;
 }
 
-static long long race_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static long read_refcnt(void)
-{
-	char buf[32] = "";
-	int fd = open("/sys/module/lol/refcnt", O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) <= 0)
-		buf[0] = 0;
-	close(fd);
-	return buf[0] ? atol(buf) : -1;
-}
-
 /* A forked child: the race for ms, then exit_group with the guests in. */
 static void race_child(volatile long *calls, int ms)
 {
 	struct race_thread rt[RACE_RUNNERS + 1];
 	struct rt_vm g;
 	pthread_t t;
-	long long end;
+	double end;
 	int i;
 
 	alarm(20);
@@ -1663,8 +1642,8 @@ static void race_child(volatile long *calls, int ms)
 		if (pthread_create(&t, NULL, race_fn, &rt[i]))
 			_exit(3);
 	}
-	end = race_ms() + ms;
-	while (race_ms() < end) {
+	end = lol_now() + ms / 1000.0;
+	while (lol_now() < end) {
 		R(1002, 0);
 		__atomic_add_fetch(calls, 1, __ATOMIC_RELAXED);
 	}
@@ -1675,16 +1654,16 @@ TEST_F_TIMEOUT(mon, resume_while_others_run, 60)
 {
 	volatile long *calls;
 	int children = 0, segv = 0, status;
-	long long end;
+	double end;
 	long base;
 
 	REQUIRE();
 	calls = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, calls);
-	base = read_refcnt();
-	end = race_ms() + 4000;
-	while (race_ms() < end) {
+	base = lol_refcnt();
+	end = lol_now() + 4;
+	while (lol_now() < end) {
 		pid_t pid = fork();
 
 		ASSERT_LE(0, pid);
@@ -1703,7 +1682,7 @@ TEST_F_TIMEOUT(mon, resume_while_others_run, 60)
 	       "calls", children, segv, *calls);
 	EXPECT_LT(0, *calls);
 	/* Only the fixture's fds hold the module: no work left behind. */
-	EXPECT_EQ(base, read_refcnt());
+	EXPECT_EQ(base, lol_refcnt());
 	munmap((void *)calls, getpagesize());
 }
 

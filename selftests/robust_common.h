@@ -136,22 +136,6 @@ static inline long probe_cap(unsigned long cap)
 		SKIP(return, "%s absent", lol_cap_name(cap));		\
 } while (0)
 
-/* The module's reference count: one per lol file and run page mapping. */
-static inline long lol_refcnt(void)
-{
-	char buf[32] = "";
-	long v = -1;
-	int fd;
-
-	fd = open("/sys/module/lol/refcnt", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) > 0)
-		v = atol(buf);
-	close(fd);
-	return v;
-}
-
 /*
  * Shmem (kB): the phys memory of guests. An AS that is never freed keeps
  * its phys file, and with it the ballast, alive.

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -118,6 +119,15 @@ int lol_thread_timer(int signo, long period_ns, timer_t *timer)
 		return -err;
 	}
 	return 0;
+}
+
+long lol_refcnt(void)
+{
+	char buf[32];
+
+	if (lol_read_text("/sys/module/lol/refcnt", buf, sizeof(buf)) <= 0)
+		return -1;
+	return atol(buf);
 }
 
 long lol_meminfo_kb(const char *field)

@@ -86,6 +86,12 @@ int lol_param_write(const char *name, long val);
  */
 int lol_thread_timer(int signo, long period_ns, timer_t *timer);
 
+/*
+ * The module's reference count (/sys/module/lol/refcnt): one per lol file
+ * and run page mapping, and per queued lol task_work. -1 if unreadable.
+ */
+long lol_refcnt(void);
+
 /* A /proc/meminfo field in KiB, -1 if absent. */
 long lol_meminfo_kb(const char *field);
 /*
