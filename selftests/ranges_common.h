@@ -55,7 +55,8 @@
 
 /*
  * lib/<arch>/ranges_arch.h: the gp500 guest, getpid() at gp500_sc1, then
- * syscall(500, its result) at gp500_sc2, then a trap; RT_SYSCALL_FN();
+ * syscall(500, its result) at gp500_sc2, then a trap; RT_SYSCALL_FN()'s
+ * RT_SYSCALL_ARGS and RT_SYSCALL_INSN;
  * struct rt_entry_regs and rt_upcall_entry.
  */
 #include "ranges_arch.h"
@@ -199,7 +200,34 @@ static inline int rt_clear(int vcpu)
 
 /* ---- monitor mode: raw syscalls at known addresses ------------------------- */
 
-/* RT_SYSCALL_FN(name): lib/<arch>/ranges_arch.h. */
+/*
+ * RT_SYSCALL_FN(name) defines
+ *	long name(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+ * which issues syscall nr with a0..a5 from one syscall instruction at
+ * name##_insn and returns the result register unchanged (-errno on
+ * failure). The register moves and the instruction are the arch's
+ * (lib/<arch>/ranges_arch.h). The label is global and hidden: a static
+ * PIE would otherwise reach it through a GOT entry holding the section's
+ * start.
+ */
+#define RT_SYSCALL_FN(name)						\
+	long name(long nr, long a0, long a1, long a2, long a3, long a4,	\
+		  long a5);						\
+	extern const char name##_insn[]					\
+		__attribute__((visibility("hidden")));			\
+	__asm__(".pushsection .text.rt_monitor, \"ax\", %progbits\n"	\
+		".balign 16\n"						\
+		".globl " #name "\n"					\
+		".type " #name ", %function\n"				\
+		#name ":\n\t"						\
+		RT_SYSCALL_ARGS						\
+		".globl " #name "_insn\n"				\
+		".hidden " #name "_insn\n"				\
+		#name "_insn:\n\t"					\
+		RT_SYSCALL_INSN "\n\t"					\
+		"ret\n"							\
+		".size " #name ", . - " #name "\n"			\
+		".popsection\n")
 #define RT_INSN(name)	((__u64)(uintptr_t)name##_insn)
 
 /* ---- monitor mode: the reflection upcall ----------------------------------- */

@@ -21,36 +21,19 @@ RT_DECL(gp500_sc1);
 RT_DECL(gp500_sc2);
 
 /*
- * RT_SYSCALL_FN(name) defines
- *	long name(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
- * which issues syscall nr with a0..a5 from one `svc #0` at name##_insn,
- * and returns x0 unchanged (-errno on failure). The label is global and
- * hidden, as arm64/arm64_run_test.c's a64_mon_svc_insn (static PIE).
+ * RT_SYSCALL_FN(name) (ranges_common.h): the moves from the C calling
+ * convention (nr in x0, arguments in x1..x6) to the syscall's (nr in x8,
+ * arguments in x0..x5), and the syscall instruction.
  */
-#define RT_SYSCALL_FN(name)						\
-	long name(long nr, long a0, long a1, long a2, long a3, long a4,	\
-		  long a5);						\
-	extern const char name##_insn[]					\
-		__attribute__((visibility("hidden")));			\
-	__asm__(".pushsection .text.rt_monitor, \"ax\", %progbits\n"	\
-		".balign 16\n"						\
-		".globl " #name "\n"					\
-		".type " #name ", %function\n"				\
-		#name ":\n\t"						\
-		"mov x8, x0\n\t"					\
-		"mov x0, x1\n\t"					\
-		"mov x1, x2\n\t"					\
-		"mov x2, x3\n\t"					\
-		"mov x3, x4\n\t"					\
-		"mov x4, x5\n\t"					\
-		"mov x5, x6\n"						\
-		".globl " #name "_insn\n"				\
-		".hidden " #name "_insn\n"				\
-		#name "_insn:\n\t"					\
-		"svc #0\n\t"						\
-		"ret\n"							\
-		".size " #name ", . - " #name "\n"			\
-		".popsection\n")
+#define RT_SYSCALL_ARGS							\
+	"mov x8, x0\n\t"						\
+	"mov x0, x1\n\t"						\
+	"mov x1, x2\n\t"						\
+	"mov x2, x3\n\t"						\
+	"mov x3, x4\n\t"						\
+	"mov x4, x5\n\t"						\
+	"mov x5, x6\n"
+#define RT_SYSCALL_INSN		"svc #0"
 
 /*
  * What the upcall saw at its entry (before any C code ran): sp, the

@@ -29,33 +29,20 @@ RT_DECL(gp500_sc1);
 RT_DECL(gp500_sc2);
 
 /*
- * RT_SYSCALL_FN(name) defines
- *	long name(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
- * which issues syscall nr with a0..a5 from one `syscall` instruction at
- * name##_insn, and returns rax unchanged (-errno on failure).
+ * RT_SYSCALL_FN(name) (ranges_common.h): the moves from the C calling
+ * convention (nr in rdi, arguments in rsi, rdx, rcx, r8, r9 and on the
+ * stack) to the syscall's (nr in rax, arguments in rdi, rsi, rdx, r10,
+ * r8, r9), and the syscall instruction.
  */
-#define RT_SYSCALL_FN(name)						\
-	long name(long nr, long a0, long a1, long a2, long a3, long a4,	\
-		  long a5);						\
-	extern const char name##_insn[]					\
-		__attribute__((visibility("hidden")));			\
-	__asm__(".pushsection .text.rt_monitor, \"ax\", @progbits\n"	\
-		".balign 16\n"						\
-		".globl " #name "\n"					\
-		".type " #name ", @function\n"				\
-		#name ":\n\t"						\
-		"mov %rdi, %rax\n\t"					\
-		"mov %rsi, %rdi\n\t"					\
-		"mov %rdx, %rsi\n\t"					\
-		"mov %rcx, %rdx\n\t"					\
-		"mov %r8, %r10\n\t"					\
-		"mov %r9, %r8\n\t"					\
-		"mov 8(%rsp), %r9\n"					\
-		#name "_insn:\n\t"					\
-		"syscall\n\t"						\
-		"ret\n"							\
-		".size " #name ", . - " #name "\n"			\
-		".popsection\n")
+#define RT_SYSCALL_ARGS							\
+	"mov %rdi, %rax\n\t"						\
+	"mov %rsi, %rdi\n\t"						\
+	"mov %rdx, %rsi\n\t"						\
+	"mov %rcx, %rdx\n\t"						\
+	"mov %r8, %r10\n\t"						\
+	"mov %r9, %r8\n\t"						\
+	"mov 8(%rsp), %r9\n"
+#define RT_SYSCALL_INSN		"syscall"
 
 /*
  * What the upcall saw at its entry (before any C code ran): rsp, the
